@@ -1,0 +1,103 @@
+/* CPU detection with cpuinfo plus small architecture-specific supplements. */
+#include "arch/cpu.h"
+
+#include <cpuinfo.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13) /* linux/arch/arm64/include/uapi/asm/hwcap.h */
+#endif
+#endif
+
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static qk_cpu_info cpu;
+
+#if defined(__x86_64__)
+/* XCR0: which register states the OS saves on context switch. */
+static uint64_t read_xcr0(void) {
+  uint32_t eax, ebx, ecx, edx;
+  __cpuid(1, eax, ebx, ecx, edx);
+  if (!(ecx & (1u << 27))) return 0; /* no OSXSAVE: XGETBV is not available */
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return ((uint64_t)hi << 32) | lo;
+}
+
+/* cpuinfo 2022 predates AVX-VNNI (VEX) and AMX: read cpuid leaf 7 ourselves. */
+static uint32_t detect_x86_supplement(void) {
+  uint32_t features = 0, eax, ebx, ecx, edx;
+  if (__get_cpuid_max(0, NULL) < 7) return 0;
+  const uint64_t xcr0 = read_xcr0();
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;               /* SSE + AVX state */
+  const bool amx_state = (xcr0 & (3u << 17)) == (3u << 17); /* XTILECFG + XTILEDATA */
+  __cpuid_count(7, 1, eax, ebx, ecx, edx);
+  if (ymm_state && (eax & (1u << 4))) features |= QK_CPU_AVXVNNI;
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  if (amx_state && (edx & (1u << 25))) features |= QK_CPU_AMX_INT8;
+  return features;
+}
+#endif
+
+static void append(char* list, size_t size, const char* word) {
+  const size_t len = strlen(list);
+  snprintf(list + len, size - len, "%s%s", len ? " " : "", word);
+}
+
+static void detect(void) {
+  cpu.cpuinfo_ok = cpuinfo_initialize();
+  snprintf(cpu.name, sizeof(cpu.name), "unknown");
+  if (cpu.cpuinfo_ok) {
+    const struct cpuinfo_package* package = cpuinfo_get_package(0);
+    if (package != NULL && package->name[0] != '\0' && strcmp(package->name, "Unknown") != 0) {
+      snprintf(cpu.name, sizeof(cpu.name), "%s", package->name);
+    }
+  }
+  char* list = cpu.feature_list;
+  const size_t size = sizeof(cpu.feature_list);
+#if defined(__x86_64__)
+  if (cpu.cpuinfo_ok) {
+    if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) cpu.features |= QK_CPU_AVX2;
+    if (cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512vl() &&
+        cpuinfo_has_x86_avx512vnni()) {
+      cpu.features |= QK_CPU_AVX512VNNI;
+    }
+    cpu.features |= detect_x86_supplement();
+    if (cpuinfo_has_x86_avx512f()) append(list, size, "avx512f");
+    if (cpuinfo_has_x86_avx512bw()) append(list, size, "avx512bw");
+    if (cpuinfo_has_x86_avx512vl()) append(list, size, "avx512vl");
+  }
+#elif defined(__aarch64__)
+  if (cpu.cpuinfo_ok) {
+    if (cpuinfo_has_arm_neon()) cpu.features |= QK_CPU_NEON;
+    if (cpuinfo_has_arm_neon_dot()) cpu.features |= QK_CPU_NEONDOT;
+  }
+  /* cpuinfo 2022 has no i8mm query; the kernel's hwcaps are authoritative (also under qemu). */
+  if (getauxval(AT_HWCAP2) & HWCAP2_I8MM) cpu.features |= QK_CPU_I8MM;
+#endif
+  static const struct {
+    uint32_t bit;
+    const char* name;
+  } names[] = {{QK_CPU_AVX2, "avx2"},       {QK_CPU_AVX512VNNI, "avx512vnni"},
+               {QK_CPU_AVXVNNI, "avxvnni"}, {QK_CPU_AMX_INT8, "amx-int8"},
+               {QK_CPU_NEON, "neon"},       {QK_CPU_NEONDOT, "dotprod"},
+               {QK_CPU_I8MM, "i8mm"}};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (cpu.features & names[i].bit) append(list, size, names[i].name);
+  }
+  if (!cpu.cpuinfo_ok) append(list, size, "(cpuinfo failed: optional ISAs disabled)");
+}
+
+const qk_cpu_info* qk_cpu_detect(void) {
+  pthread_once(&cpu_once, detect);
+  return &cpu;
+}
+
+const char* qk_cpu_name(void) { return qk_cpu_detect()->name; }
+
+const char* qk_cpu_features(void) { return qk_cpu_detect()->feature_list; }

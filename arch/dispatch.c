@@ -1,0 +1,181 @@
+/* ISA selection: detect once, honour QK_ISA, let qk_set_isa change the choice for new operators.
+ * An ISA that cannot run is an error with a message, never a silent fallback. */
+#include "arch/dispatch.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/cpu.h"
+
+/* ---- the tables; each ISA folder adds its own (see docs/adding-an-isa.md) ---- */
+static const qk_isa_config k_generic = {
+    .id = QK_ISA_GENERIC,
+    .name = "generic",
+    .required_features = 0,
+    .gemm = {qk_gemm_u8s8_4x8c4__generic, "qk_gemm_u8s8_4x8c4__generic", 4, 8, 4},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__generic, "qk_requant_fp32_cvt__generic"},
+            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__generic, "qk_requant_fp32_sat__generic"},
+            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__generic, "qk_requant_fp32_fzp__generic"},
+            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__generic, "qk_requant_gemmlowp__generic"},
+        },
+    .im2col = qk_im2col_u8__generic,
+};
+
+/* Compiled-in tables, worst to best: the default is the last one the CPU can run. */
+static const qk_isa_config* const k_compiled[] = {
+    &k_generic,
+};
+static const size_t k_compiled_count = sizeof(k_compiled) / sizeof(k_compiled[0]);
+
+/* Every name QK_ISA accepts, compiled in or not, so a typo and a missing ISA read differently. */
+static const char* const k_known_names[QK_ISA_COUNT] = {
+    "generic", "avx2", "avxvnni", "avx512vnni", "neon", "neondot", "i8mm"};
+
+/* ---- the selection: an immutable record swapped atomically ---- */
+typedef struct selection {
+  const qk_isa_config* isa; /* NULL: unusable QK_ISA, see error */
+  const char* reason;
+  char error[256];
+} selection;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static selection env_selection;                         /* written once, inside init */
+static selection best_selection, setter_selection[QK_ISA_COUNT]; /* written once, inside init */
+static _Atomic(const selection*) current;
+
+static const qk_isa_config* best_supported(void) {
+  const uint32_t features = qk_cpu_detect()->features;
+  const qk_isa_config* best = k_compiled[0];
+  for (size_t i = 0; i < k_compiled_count; i++) {
+    const uint32_t need = k_compiled[i]->required_features;
+    if ((features & need) == need) best = k_compiled[i];
+  }
+  return best;
+}
+
+static bool is_known_name(const char* name) {
+  for (size_t i = 0; i < QK_ISA_COUNT; i++) {
+    if (strcmp(k_known_names[i], name) == 0) return true;
+  }
+  return false;
+}
+
+static const qk_isa_config* find_compiled(const char* name) {
+  for (size_t i = 0; i < k_compiled_count; i++) {
+    if (strcmp(k_compiled[i]->name, name) == 0) return k_compiled[i];
+  }
+  return NULL;
+}
+
+/* Looks the name up; on failure writes why into error (if given) and returns NULL. */
+static const qk_isa_config* resolve(const char* name, char* error, size_t error_size) {
+  const qk_isa_config* isa = find_compiled(name);
+  const qk_cpu_info* cpu = qk_cpu_detect();
+  if (isa != NULL && (cpu->features & isa->required_features) == isa->required_features) {
+    return isa;
+  }
+  if (error == NULL) return NULL;
+  if (isa != NULL) {
+    snprintf(error, error_size, "ISA '%s' is compiled in but this CPU (%s; features: %s) cannot "
+             "run it", name, cpu->name, cpu->feature_list[0] ? cpu->feature_list : "none");
+  } else if (is_known_name(name)) {
+    snprintf(error, error_size, "ISA '%s' is not compiled into this build of qk (compiled: %s)",
+             name, qk_compiled_isas());
+  } else {
+    snprintf(error, error_size, "unknown ISA '%s' (known: generic avx2 avxvnni avx512vnni neon "
+             "neondot i8mm)", name);
+  }
+  return NULL;
+}
+
+static void init(void) {
+  best_selection.isa = best_supported();
+  best_selection.reason = "best ISA this CPU supports";
+  for (size_t i = 0; i < k_compiled_count; i++) {
+    setter_selection[k_compiled[i]->id].isa = k_compiled[i];
+    setter_selection[k_compiled[i]->id].reason = "qk_set_isa()";
+  }
+  const char* env = getenv("QK_ISA");
+  if (env == NULL || env[0] == '\0') {
+    atomic_store(&current, &best_selection);
+    return;
+  }
+  char error[200];
+  env_selection.isa = resolve(env, error, sizeof(error));
+  env_selection.reason = "QK_ISA environment variable";
+  snprintf(env_selection.error, sizeof(env_selection.error), "QK_ISA=%s: %s", env, error);
+  atomic_store(&current, &env_selection);
+}
+
+static const selection* current_selection(void) {
+  pthread_once(&init_once, init);
+  return atomic_load(&current);
+}
+
+const qk_isa_config* qk_isa_current(void) {
+  const selection* s = current_selection();
+  if (s->isa == NULL) qk_fail(QK_ERROR_UNSUPPORTED_ISA, "%s", s->error);
+  return s->isa;
+}
+
+const qk_isa_config* const* qk_isa_compiled(size_t* count) {
+  *count = k_compiled_count;
+  return k_compiled;
+}
+
+const qk_isa_config* qk_isa_find_supported(const char* name) {
+  return name ? resolve(name, NULL, 0) : NULL;
+}
+
+/* ---- public API ---- */
+const char* qk_get_isa(void) {
+  const selection* s = current_selection();
+  if (s->isa == NULL) {
+    qk_fail(QK_ERROR_UNSUPPORTED_ISA, "%s", s->error);
+    return NULL;
+  }
+  return s->isa->name;
+}
+
+const char* qk_isa_reason(void) {
+  const selection* s = current_selection();
+  return s->isa ? s->reason : s->error;
+}
+
+qk_status qk_set_isa(const char* name) {
+  current_selection();
+  if (name == NULL || name[0] == '\0') {
+    atomic_store(&current, &best_selection);
+    return QK_SUCCESS;
+  }
+  char error[200];
+  const qk_isa_config* isa = resolve(name, error, sizeof(error));
+  if (isa == NULL) return qk_fail(QK_ERROR_UNSUPPORTED_ISA, "qk_set_isa: %s", error);
+  atomic_store(&current, &setter_selection[isa->id]);
+  return QK_SUCCESS;
+}
+
+int qk_isa_is_supported(const char* name) {
+  return name != NULL && resolve(name, NULL, 0) != NULL;
+}
+
+static char compiled_list[96];
+static pthread_once_t compiled_list_once = PTHREAD_ONCE_INIT;
+
+static void build_compiled_list(void) {
+  for (size_t i = 0; i < k_compiled_count; i++) {
+    const size_t len = strlen(compiled_list);
+    snprintf(compiled_list + len, sizeof(compiled_list) - len, "%s%s", len ? " " : "",
+             k_compiled[i]->name);
+  }
+}
+
+const char* qk_compiled_isas(void) {
+  pthread_once(&compiled_list_once, build_compiled_list);
+  return compiled_list;
+}

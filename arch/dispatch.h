@@ -1,0 +1,37 @@
+/* ISA dispatch: one table of microkernels per ISA, one place that decides which table new
+ * operators use. Operators copy the pointer at create and never look again, so an operator keeps
+ * its ISA (and its weight packing) for life. */
+#ifndef QK_ARCH_DISPATCH_H
+#define QK_ARCH_DISPATCH_H
+
+#include "kernels/ukernel.h"
+
+typedef enum qk_isa_id {
+  QK_ISA_GENERIC = 0,
+  QK_ISA_AVX2,
+  QK_ISA_AVXVNNI,
+  QK_ISA_AVX512VNNI,
+  QK_ISA_NEON,
+  QK_ISA_NEONDOT,
+  QK_ISA_I8MM,
+  QK_ISA_COUNT
+} qk_isa_id;
+
+typedef struct qk_isa_config {
+  qk_isa_id id;
+  const char* name;            /* "generic", "avx512vnni", ... (the QK_ISA spelling) */
+  uint32_t required_features;  /* QK_CPU_* bits (arch/cpu.h) */
+  qk_gemm_config gemm;
+  qk_requant_config requant[QK_REQUANT_KIND_COUNT];
+  qk_im2col_fn im2col;
+} qk_isa_config;
+
+/* The ISA new operators use, or NULL (with qk_last_error set) when QK_ISA named one that cannot
+ * be used. Thread-safe. */
+QK_INTERNAL const qk_isa_config* qk_isa_current(void);
+/* Every ISA table compiled into this library, generic first; *count receives their number. */
+QK_INTERNAL const qk_isa_config* const* qk_isa_compiled(size_t* count);
+/* Table of the named ISA if compiled in and runnable on this CPU, else NULL. */
+QK_INTERNAL const qk_isa_config* qk_isa_find_supported(const char* name);
+
+#endif /* QK_ARCH_DISPATCH_H */

@@ -1,0 +1,264 @@
+/*
+ * qk — int8 kernels for quantized neural-network inference that give exactly the integers a
+ * framework (PyTorch fbgemm / qnnpack / onednn, ONNX Runtime, TFLite) produces, on every ISA.
+ *
+ * Conventions of the whole API
+ * - Every function that can fail returns a qk_status. On failure nothing is written to the caller's
+ *   output buffers and qk_last_error() returns a one-line message, in English, naming the problem.
+ * - Activations are NHWC (channels last), contiguous unless a pixel stride says otherwise.
+ *   Weights are accepted in PyTorch's OIHW order and packed at create time; the caller's weight
+ *   buffer may be freed after create.
+ * - Operators are immutable after create: one operator may run concurrently from several threads,
+ *   each with its own workspace (or a NULL workspace, see qk_conv2d_run).
+ * - The only global mutable state is the ISA selection (QK_ISA, qk_set_isa) and the per-thread
+ *   error message.
+ * - Scales are `double`, as PyTorch stores them; modes whose framework stores float32 scales
+ *   (ONNX Runtime, TFLite) round them to float32 first, exactly as that framework would see them.
+ */
+#ifndef QK_H
+#define QK_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(QK_BUILDING_LIBRARY) && defined(__GNUC__)
+#define QK_API __attribute__((visibility("default")))
+#else
+#define QK_API
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------------- */
+#define QK_VERSION_MAJOR 0
+#define QK_VERSION_MINOR 1
+#define QK_VERSION_PATCH 0
+
+/* (major << 16) | (minor << 8) | patch of the library actually loaded (may differ from the
+ * QK_VERSION_* macros of the header a program was compiled with). */
+QK_API uint32_t qk_version(void);
+/* "0.1.0" */
+QK_API const char* qk_version_string(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes and error messages
+ * ------------------------------------------------------------------------------------------- */
+typedef enum qk_status {
+  QK_SUCCESS = 0,
+  /* A NULL pointer where data is required, a zero or inconsistent size, a scale that is not a
+   * positive finite number, a zero point outside its type's range, an empty output ... */
+  QK_ERROR_INVALID_ARGUMENT = 1,
+  /* Well-formed, but the chosen numerics mode's framework refuses this configuration (e.g. qint8
+   * activations with a nonzero weight zero point in pytorch-qnnpack); qk refuses it too rather than
+   * compute an answer the framework never gives. qk_last_error() quotes the framework's rule. */
+  QK_ERROR_UNSUPPORTED = 2,
+  /* The requested ISA (QK_ISA or qk_set_isa) is unknown, not compiled into this library, or not
+   * runnable on this CPU. Operators cannot be created until a valid ISA is selected. */
+  QK_ERROR_UNSUPPORTED_ISA = 3,
+  /* An allocation failed. */
+  QK_ERROR_OUT_OF_MEMORY = 4,
+  /* A size computed from the arguments (buffer bytes, GEMM dimensions) does not fit size_t or
+   * the 32-bit limits of the kernels. */
+  QK_ERROR_SIZE_OVERFLOW = 5,
+} qk_status;
+
+/* Short constant description of a status ("invalid argument"); never NULL. */
+QK_API const char* qk_status_string(qk_status status);
+/* Message of the last failing qk call in the calling thread ("" if none). The pointer stays
+ * valid until the next qk call in this thread. */
+QK_API const char* qk_last_error(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Data types and numerics modes
+ * ------------------------------------------------------------------------------------------- */
+typedef enum qk_dtype {
+  QK_DTYPE_NONE = 0, /* e.g. "no bias" */
+  QK_DTYPE_U8 = 1,   /* PyTorch quint8, ONNX/TFLite uint8 */
+  QK_DTYPE_S8 = 2,   /* PyTorch qint8,  ONNX/TFLite int8 */
+  QK_DTYPE_S32 = 3,  /* int32 (biases of ONNX Runtime / TFLite, qint32) */
+  QK_DTYPE_F32 = 4,  /* float32 (biases of the PyTorch modes) */
+} qk_dtype;
+
+/* Which framework's arithmetic to reproduce. docs/numerics.md explains each one. */
+typedef enum qk_numerics {
+  /* PyTorch fbgemm / x86 engine: float bias, multiplier (sx*sw)/so, zero point added after
+   * rounding. Activations u8, output u8. */
+  QK_NUMERICS_PYTORCH_FBGEMM = 1,
+  /* PyTorch qnnpack engine: u8 activations take QNNPACK (int32 bias, multiplier (sw*sx)*(1/so)),
+   * s8 activations take XNNPACK (int32 bias, multiplier (sx*sw)/so, saturating). */
+  QK_NUMERICS_PYTORCH_QNNPACK = 2,
+  /* PyTorch 1.13 onednn engine (oneDNN 2.x): float bias, reciprocal scales, zero point added in
+   * float before rounding. Activations u8, symmetric weights. */
+  QK_NUMERICS_PYTORCH_ONEDNN = 3,
+  /* ONNX Runtime QLinearConv (x86-64 MLAS): int32 bias, float scale, clamp then round. */
+  QK_NUMERICS_ONNXRUNTIME = 4,
+  /* TFLite integer-only: gemmlowp fixed-point multiplier and shift (MultiplyByQuantizedMultiplier,
+   * double rounding). */
+  QK_NUMERICS_TFLITE = 5,
+} qk_numerics;
+
+/* "pytorch-qnnpack" ... ; NULL for a value that is not a mode. */
+QK_API const char* qk_numerics_name(qk_numerics numerics);
+/* Parses the names above; QK_ERROR_INVALID_ARGUMENT for anything else. */
+QK_API qk_status qk_numerics_from_name(const char* name, qk_numerics* numerics);
+
+/* ---------------------------------------------------------------------------------------------
+ * ISA selection
+ *
+ * At the first qk call the library detects the CPU (cpuinfo, plus a few lines of cpuid / hwcaps for
+ * what Debian's cpuinfo does not know; if detection fails only "generic" is usable) and selects
+ * the best ISA compiled in.
+ * The environment variable QK_ISA (read once, then) forces one by name: "generic", "avx2",
+ * "avxvnni", "avx512vnni", "neon", "neondot", "i8mm". An unknown name, or one this CPU cannot run,
+ * is not silently replaced: operator creation fails with QK_ERROR_UNSUPPORTED_ISA and a message
+ * until qk_set_isa selects a valid one. Operators keep the ISA they were created with.
+ * QK_VERBOSE=1 prints one line per operator create and run to stderr (op, shapes, numerics, ISA,
+ * microkernel, time).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Name of the ISA new operators will use ("generic", "avx512vnni"...), or NULL when QK_ISA named
+ * an ISA that cannot be used (qk_last_error() says why). */
+QK_API const char* qk_get_isa(void);
+/* Selects the ISA for operators created from now on (NULL or "" = the best supported one).
+ * QK_ERROR_UNSUPPORTED_ISA for unknown, not compiled in or not runnable here. Thread-safe. */
+QK_API qk_status qk_set_isa(const char* name);
+/* 1 if the ISA is compiled in and this CPU can run it, else 0. */
+QK_API int qk_isa_is_supported(const char* name);
+/* Space-separated list of the ISAs compiled into this library, best last ("generic avx2 ..."). */
+QK_API const char* qk_compiled_isas(void);
+/* Human-readable CPU name from cpuinfo ("AMD EPYC 9B14"), "unknown" if not reported. */
+QK_API const char* qk_cpu_name(void);
+/* Space-separated list of the detected CPU features qk cares about ("avx2 avx512f avx512vnni"). */
+QK_API const char* qk_cpu_features(void);
+/* Why the current ISA was selected: "best supported", "QK_ISA=avx2", "qk_set_isa(\"avx2\")". */
+QK_API const char* qk_isa_reason(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * quantize / dequantize
+ *
+ * The tensor is viewed as [outer][channels][inner] (for a per-channel axis a, `channels` is the
+ * size of dimension a, `outer` the product of the dimensions before it, `inner` after it; for
+ * per-tensor parameters any split works, e.g. outer = inner = 1, channels = element count).
+ * scale_count is 1 (per tensor) or `channels` (per channel); zero_points may be NULL (all zero).
+ *
+ * quantize, per numerics mode (NaN inputs are QK_ERROR_INVALID_ARGUMENT; ±inf saturate):
+ *   PyTorch modes: q = clamp(rne(x * (1.0f / (float)scale)) + zero_point)   (reciprocal multiplied,
+ *                  zero point added after rounding; output U8, S8 or S32)
+ *   onnxruntime:   q = rne(clamp(x / (float)scale, qmin - zp, qmax - zp)) + zp   (MLAS; U8, S8)
+ *   tflite:        q = clamp(round_half_away(x / (float)scale) + zp)   (reference AffineQuantize; U8, S8)
+ * dequantize: y = (float)scale * (float)(q - zero_point) (input U8, S8 or S32); tflite computes
+ *   (float)((double)(float)scale * (q - zero_point)), the same for U8/S8.
+ * ------------------------------------------------------------------------------------------- */
+QK_API qk_status qk_quantize(qk_numerics numerics, qk_dtype output_type, size_t outer,
+                             size_t channels, size_t inner, const float* input, size_t scale_count,
+                             const double* scales, const int32_t* zero_points, void* output);
+QK_API qk_status qk_dequantize(qk_numerics numerics, qk_dtype input_type, size_t outer,
+                               size_t channels, size_t inner, const void* input,
+                               size_t scale_count, const double* scales,
+                               const int32_t* zero_points, float* output);
+
+/* ---------------------------------------------------------------------------------------------
+ * conv2d
+ *
+ * y[n, oy, ox, o] for input x[n, iy, ix, c] (NHWC) and weights w[o][c'][kh][kw] (OIHW, c' < C/G):
+ *   acc = Σ_{c', kh, kw} (x[n, oy*SH + kh*DH - PT, ox*SW + kw*DW - PL, g*C/G + c'] - x_zp)
+ *                        * (w[o][c'][kh][kw] - w_zp[o])          (g = o / (O/G); taps outside
+ *                                                                  the image contribute 0)
+ *   y = requantize(acc) as the numerics mode's framework does it (docs/numerics.md).
+ * Output size: OH = (H + PT + PB - DH*(KH-1) - 1) / SH + 1, likewise OW.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct qk_conv2d qk_conv2d;
+
+typedef struct qk_conv2d_desc {
+  /* sizeof(qk_conv2d_desc) as the caller compiled it; set by qk_conv2d_desc_init. Lets later
+   * versions append fields without breaking binaries built against this header. */
+  size_t struct_size;
+  qk_numerics numerics;
+
+  size_t input_channels;  /* C, all groups together */
+  size_t output_channels; /* O, all groups together */
+  size_t groups;          /* G divides C and O; G = C = O/k is depthwise. Default 1. */
+  size_t kernel_height, kernel_width;
+  size_t stride_height, stride_width;     /* default 1 */
+  size_t dilation_height, dilation_width; /* default 1 */
+  size_t padding_top, padding_left, padding_bottom, padding_right; /* default 0 */
+
+  qk_dtype input_type; /* U8 or S8 */
+  double input_scale;
+  int32_t input_zero_point;
+
+  /* OIHW int8, O * (C/G) * KH * KW values. Read at create only. */
+  const int8_t* weights;
+  size_t weight_scale_count;         /* 1 (per tensor) or O (per output channel) */
+  const double* weight_scales;       /* weight_scale_count values */
+  const int32_t* weight_zero_points; /* weight_scale_count values in [-128, 127], or NULL = 0 */
+
+  qk_dtype bias_type; /* NONE, F32 (PyTorch modes) or S32 (ONNX Runtime, TFLite) */
+  const void* bias;   /* O values of bias_type; read at create only */
+
+  qk_dtype output_type; /* U8 or S8 */
+  double output_scale;
+  int32_t output_zero_point;
+  /* Fused ReLU: outputs below output_zero_point become output_zero_point (the quantized 0). */
+  int relu;
+  /* Further clamp of the quantized output (e.g. ReLU6, TFLite's activation_min/max). Defaults:
+   * INT32_MIN / INT32_MAX, i.e. the output type's range. */
+  int32_t output_min, output_max;
+
+  /* Elements between consecutive pixels of the input / output (0 = channel count, i.e. dense),
+   * so an operator can read from or write into a slice of a wider (concatenated) tensor. */
+  size_t input_pixel_stride, output_pixel_stride;
+} qk_conv2d_desc;
+
+/* Fills a descriptor with the defaults documented above (everything else zero). */
+static inline void qk_conv2d_desc_init(qk_conv2d_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+  desc->groups = 1;
+  desc->stride_height = desc->stride_width = 1;
+  desc->dilation_height = desc->dilation_width = 1;
+  desc->output_min = INT32_MIN;
+  desc->output_max = INT32_MAX;
+}
+
+/* Validates the descriptor, computes every weight-dependent quantity of the numerics mode, and
+ * packs the weights for the selected ISA. On success *op owns everything it needs. */
+QK_API qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op);
+
+/* Output height/width for an input of height x width; QK_ERROR_INVALID_ARGUMENT if the window
+ * does not fit (the output would be empty). */
+QK_API qk_status qk_conv2d_output_size(const qk_conv2d* op, size_t height, size_t width,
+                                       size_t* output_height, size_t* output_width);
+
+/* Bytes of workspace qk_conv2d_run needs. It depends on the operator only (channels, kernel
+ * size), never on the image size: the convolution works on bounded tiles of output pixels.
+ * See docs/design.md for the formula. */
+QK_API size_t qk_conv2d_workspace_size(const qk_conv2d* op);
+
+/* Runs the convolution on `batch` images of height x width (any sizes; they are arguments of
+ * each run, not of create). input: batch*H*W pixels of input_pixel_stride elements of input_type;
+ * output: batch*OH*OW pixels of output_pixel_stride elements of output_type. workspace: NULL, or
+ * at least qk_conv2d_workspace_size(op) bytes aligned to 64; with NULL, run allocates that
+ * bounded amount itself and frees it before returning. Input and output must not overlap. */
+QK_API qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t width,
+                               const void* input, void* output, void* workspace);
+
+/* Frees the operator. NULL is accepted. */
+QK_API void qk_conv2d_delete(qk_conv2d* op);
+
+/* Names of what the operator runs, for logs and tests: ISA ("avx512vnni") and microkernels
+ * ("qk_gemm_u8s8_4x16c4__avx512vnni + qk_requant_fp32_cvt__avx512vnni"). */
+QK_API const char* qk_conv2d_isa(const qk_conv2d* op);
+QK_API const char* qk_conv2d_ukernels(const qk_conv2d* op);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* QK_H */

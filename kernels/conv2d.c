@@ -1,0 +1,438 @@
+/* conv2d operator: validate and pack at create; at run, im2col a bounded tile of output pixels,
+ * GEMM it against the packed weights into an int32 tile that stays in L1, and requantize that
+ * tile into the output. ISA-independent: every kernel comes from the dispatch table captured at
+ * create.
+ *
+ * Zero points. The GEMM computes Σ a·w + colterm on u8 activations a (s8 ones arrive as
+ * a = x ^ 0x80 = x + 128 with x_zp' = x_zp + 128, which leaves every a - x_zp' unchanged). With
+ *   Σ (a - zx)(w - zw) = Σ a·w - zx·Σw - zw·Σa + K·zx·zw
+ * the per-column part -zx·Σw + K·zx·zw (plus the int32 bias of the modes that have one) is folded
+ * into colterm at create; the per-row part -zw·Σa is only needed with nonzero weight zero points
+ * and is applied to the int32 tile before requantization. All of it is modulo 2^32, as in the
+ * frameworks. Padding taps hold x_zp', so they contribute 0 like the frameworks' padding. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/dispatch.h"
+#include "kernels/numerics.h"
+#include "kernels/pack.h"
+#include "kernels/verbose.h"
+
+/* Workspace budget for one im2col tile (bytes). 64 KiB keeps the tile in L2 next to the weights of
+ * one N block; the first SIMD kernels will tune it by measurement (docs/design.md). */
+#define QK_IM2COL_TILE_BYTES (64 * 1024)
+/* Most output pixels per tile, whatever the budget allows. */
+#define QK_MAX_TILE_PIXELS 512
+/* Weight bytes of one N block: the block is re-read from L2 for every MR rows of the tile. */
+#define QK_WEIGHT_BLOCK_BYTES (256 * 1024)
+
+struct qk_conv2d {
+  qk_numerics numerics;
+  qk_dtype input_type, output_type;
+  size_t input_channels, output_channels, groups, group_input_channels, group_output_channels;
+  size_t kernel_height, kernel_width, stride_height, stride_width;
+  size_t dilation_height, dilation_width;
+  size_t padding_top, padding_left, padding_bottom, padding_right;
+  size_t input_pixel_stride, output_pixel_stride;
+
+  size_t k;              /* GEMM depth: KH * KW * C/G */
+  bool direct;           /* 1x1, stride 1, no padding, u8: the input is the GEMM's A operand */
+  size_t row_stride;     /* bytes per im2col row */
+  size_t tile_pixels;    /* output pixels per im2col tile (multiple of MR) */
+  size_t n_block;        /* output channels per GEMM call (multiple of NR) */
+  size_t block_bytes;    /* bytes per packed NR-column block */
+  size_t group_bytes;    /* bytes of packed weights per group */
+  size_t im2col_bytes, acc_bytes, rowsum_bytes, workspace_bytes; /* 64-byte multiples */
+
+  void* packed;
+  qk_conv_numerics q;
+  qk_requant_params requant_params;
+  const qk_isa_config* isa;
+  qk_requant_ukernel_fn requant;
+  char ukernels[192];
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * create
+ * ------------------------------------------------------------------------------------------- */
+static qk_status check_geometry(const qk_conv2d_desc* d) {
+  if (d->numerics < QK_NUMERICS_PYTORCH_FBGEMM || d->numerics > QK_NUMERICS_TFLITE) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "conv2d: numerics %d is not a qk_numerics mode",
+                   (int)d->numerics);
+  }
+  if (d->input_channels == 0 || d->output_channels == 0 || d->groups == 0 ||
+      d->kernel_height == 0 || d->kernel_width == 0) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "conv2d: input_channels (%zu), output_channels (%zu), groups (%zu) and the "
+                   "kernel size (%zux%zu) must be nonzero",
+                   d->input_channels, d->output_channels, d->groups, d->kernel_height,
+                   d->kernel_width);
+  }
+  if (d->input_channels % d->groups != 0 || d->output_channels % d->groups != 0) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "conv2d: groups (%zu) must divide input_channels (%zu) and output_channels "
+                   "(%zu)",
+                   d->groups, d->input_channels, d->output_channels);
+  }
+  if (d->stride_height == 0 || d->stride_width == 0 || d->dilation_height == 0 ||
+      d->dilation_width == 0) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "conv2d: strides and dilations must be nonzero");
+  }
+  if (d->weights == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "conv2d: weights is NULL");
+  if ((d->input_pixel_stride != 0 && d->input_pixel_stride < d->input_channels) ||
+      (d->output_pixel_stride != 0 && d->output_pixel_stride < d->output_channels)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "conv2d: a pixel stride (input %zu, output %zu) is smaller than the channel "
+                   "count (%zu, %zu)",
+                   d->input_pixel_stride, d->output_pixel_stride, d->input_channels,
+                   d->output_channels);
+  }
+  /* Sizes the run path multiplies: the dilated kernel extent and the GEMM depth. */
+  size_t k, extent_h, extent_w;
+  if (!qk_mul_size(d->kernel_height, d->kernel_width, &k) ||
+      !qk_mul_size(k, d->input_channels / d->groups, &k) || k > (size_t)INT32_MAX ||
+      !qk_mul_size(d->kernel_height - 1, d->dilation_height, &extent_h) ||
+      !qk_mul_size(d->kernel_width - 1, d->dilation_width, &extent_w) ||
+      d->padding_top > SIZE_MAX / 4 || d->padding_bottom > SIZE_MAX / 4 ||
+      d->padding_left > SIZE_MAX / 4 || d->padding_right > SIZE_MAX / 4 ||
+      extent_h > SIZE_MAX / 4 || extent_w > SIZE_MAX / 4) {
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "conv2d: kernel size, dilation or padding too large");
+  }
+  return QK_SUCCESS;
+}
+
+/* Column terms of one group: int_bias - zx·Σw + K·zx·zw, modulo 2^32 (see the top comment). */
+static void column_terms(const qk_conv2d* op, size_t group, const int8_t* weights,
+                         int32_t* terms) {
+  const size_t ng = op->group_output_channels;
+  const uint32_t zx = (uint32_t)op->q.input_zero_point_u8;
+  for (size_t j = 0; j < ng; j++) {
+    const size_t o = group * ng + j;
+    const int8_t* w = weights + o * op->k;
+    uint32_t sum = 0;
+    for (size_t i = 0; i < op->k; i++) sum += (uint32_t)(int32_t)w[i];
+    const uint32_t zw = (uint32_t)op->q.weight_zero_point[o];
+    terms[j] = (int32_t)((uint32_t)op->q.int_bias[o] - zx * sum + (uint32_t)op->k * zx * zw);
+  }
+}
+
+static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
+  const qk_gemm_config* g = &op->isa->gemm;
+  op->k = op->kernel_height * op->kernel_width * op->group_input_channels;
+  op->direct = op->kernel_height == 1 && op->kernel_width == 1 && op->stride_height == 1 &&
+               op->stride_width == 1 && op->padding_top == 0 && op->padding_left == 0 &&
+               op->padding_bottom == 0 && op->padding_right == 0 && op->q.input_xor_mask == 0;
+  op->row_stride = qk_round_up(op->k, g->kr);
+
+  size_t tile = QK_IM2COL_TILE_BYTES / op->row_stride / g->mr * g->mr;
+  op->tile_pixels = qk_min_size(qk_max_size(tile, g->mr), QK_MAX_TILE_PIXELS);
+  const size_t ng_padded = qk_round_up(op->group_output_channels, g->nr);
+  size_t nblock = QK_WEIGHT_BLOCK_BYTES / op->row_stride / g->nr * g->nr;
+  op->n_block = qk_min_size(qk_max_size(nblock, g->nr), ng_padded);
+
+  size_t blocks = ng_padded / g->nr, packed_bytes;
+  if (!qk_packed_block_size(op->k, g->nr, g->kr, &op->block_bytes) ||
+      !qk_mul_size(op->block_bytes, blocks, &op->group_bytes) ||
+      !qk_mul_size(op->group_bytes, op->groups, &packed_bytes)) {
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "conv2d: packed weights do not fit in memory");
+  }
+  op->im2col_bytes = op->direct ? 0 : qk_round_up(op->tile_pixels * op->row_stride, 64);
+  op->acc_bytes = qk_round_up(g->mr * op->n_block * sizeof(int32_t), 64);
+  op->rowsum_bytes =
+      op->q.has_weight_zero_point ? qk_round_up(op->tile_pixels * sizeof(int32_t), 64) : 0;
+  op->workspace_bytes = op->im2col_bytes + op->acc_bytes + op->rowsum_bytes;
+
+  op->packed = qk_aligned_alloc(64, packed_bytes);
+  int32_t* terms = malloc(op->group_output_channels * sizeof(int32_t));
+  if (op->packed == NULL || terms == NULL) {
+    free(terms);
+    return qk_fail(QK_ERROR_OUT_OF_MEMORY, "conv2d: cannot allocate %zu bytes of packed weights",
+                   packed_bytes);
+  }
+  for (size_t group = 0; group < op->groups; group++) {
+    column_terms(op, group, weights, terms);
+    qk_pack_gemm_weights(op->group_output_channels, op->group_input_channels, op->kernel_height,
+                         op->kernel_width, g->nr, g->kr,
+                         weights + group * op->group_output_channels * op->k, terms,
+                         (uint8_t*)op->packed + group * op->group_bytes);
+  }
+  free(terms);
+  return QK_SUCCESS;
+}
+
+static void copy_geometry(qk_conv2d* op, const qk_conv2d_desc* d) {
+  op->numerics = d->numerics;
+  op->input_type = d->input_type;
+  op->output_type = d->output_type;
+  op->input_channels = d->input_channels;
+  op->output_channels = d->output_channels;
+  op->groups = d->groups;
+  op->group_input_channels = d->input_channels / d->groups;
+  op->group_output_channels = d->output_channels / d->groups;
+  op->kernel_height = d->kernel_height;
+  op->kernel_width = d->kernel_width;
+  op->stride_height = d->stride_height;
+  op->stride_width = d->stride_width;
+  op->dilation_height = d->dilation_height;
+  op->dilation_width = d->dilation_width;
+  op->padding_top = d->padding_top;
+  op->padding_left = d->padding_left;
+  op->padding_bottom = d->padding_bottom;
+  op->padding_right = d->padding_right;
+  op->input_pixel_stride = d->input_pixel_stride ? d->input_pixel_stride : d->input_channels;
+  op->output_pixel_stride = d->output_pixel_stride ? d->output_pixel_stride : d->output_channels;
+}
+
+static void describe(const qk_conv2d* op, char* buf, size_t size) {
+  snprintf(buf, size,
+           "conv2d C=%zu O=%zu G=%zu k=%zux%zu s=%zux%zu d=%zux%zu p=%zu,%zu,%zu,%zu %s->%s "
+           "numerics=%s isa=%s ukernels=%s",
+           op->input_channels, op->output_channels, op->groups, op->kernel_height,
+           op->kernel_width, op->stride_height, op->stride_width, op->dilation_height,
+           op->dilation_width, op->padding_top, op->padding_left, op->padding_bottom,
+           op->padding_right, qk_dtype_name(op->input_type), qk_dtype_name(op->output_type),
+           qk_numerics_name(op->numerics), op->isa->name, op->ukernels);
+}
+
+qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
+  const double t0 = qk_verbose_enabled() ? qk_now_seconds() : 0.0;
+  if (op_out == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_create: op is NULL");
+  *op_out = NULL;
+  if (desc == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_create: desc is NULL");
+  if (desc->struct_size != sizeof(qk_conv2d_desc)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "qk_conv2d_create: desc->struct_size is %zu, expected %zu (initialize the "
+                   "descriptor with qk_conv2d_desc_init)",
+                   desc->struct_size, sizeof(qk_conv2d_desc));
+  }
+  qk_status status = check_geometry(desc);
+  if (status != QK_SUCCESS) return status;
+
+  const qk_isa_config* isa = qk_isa_current();
+  if (isa == NULL) return QK_ERROR_UNSUPPORTED_ISA; /* message set by qk_isa_current */
+
+  qk_conv2d* op = calloc(1, sizeof(*op));
+  if (op == NULL) return qk_fail(QK_ERROR_OUT_OF_MEMORY, "conv2d: out of memory");
+  copy_geometry(op, desc);
+  op->isa = isa;
+  if ((status = qk_conv_numerics_prepare(desc, &op->q)) != QK_SUCCESS ||
+      (status = plan_and_pack(op, desc->weights)) != QK_SUCCESS) {
+    qk_conv2d_delete(op);
+    return status;
+  }
+  op->requant = isa->requant[op->q.kind].fn;
+  op->requant_params = (qk_requant_params){
+      .scale = op->q.scale,
+      .bias = op->q.bias,
+      .multiplier = op->q.multiplier,
+      .shift = op->q.shift,
+      .zero_point = op->q.output_zero_point,
+      .min = op->q.output_min,
+      .max = op->q.output_max,
+  };
+  snprintf(op->ukernels, sizeof(op->ukernels), "%s + %s%s", isa->gemm.name,
+           isa->requant[op->q.kind].name, op->direct ? " (1x1 direct)" : "");
+  if (qk_verbose_enabled()) {
+    char what[512];
+    describe(op, what, sizeof(what));
+    qk_verbose_log("create %s time=%.3fms", what, (qk_now_seconds() - t0) * 1e3);
+  }
+  *op_out = op;
+  return QK_SUCCESS;
+}
+
+void qk_conv2d_delete(qk_conv2d* op) {
+  if (op == NULL) return;
+  qk_aligned_free(op->packed);
+  qk_conv_numerics_free(&op->q);
+  free(op);
+}
+
+const char* qk_conv2d_isa(const qk_conv2d* op) { return op ? op->isa->name : NULL; }
+const char* qk_conv2d_ukernels(const qk_conv2d* op) { return op ? op->ukernels : NULL; }
+
+size_t qk_conv2d_workspace_size(const qk_conv2d* op) { return op ? op->workspace_bytes : 0; }
+
+/* ---------------------------------------------------------------------------------------------
+ * run
+ * ------------------------------------------------------------------------------------------- */
+static bool output_extent(size_t in, size_t pad_a, size_t pad_b, size_t kernel, size_t dilation,
+                          size_t stride, size_t* out) {
+  const size_t padded = in + pad_a + pad_b; /* pads and extent were bounded at create */
+  const size_t extent = (kernel - 1) * dilation + 1;
+  if (in == 0 || padded < extent) return false;
+  *out = (padded - extent) / stride + 1;
+  return true;
+}
+
+qk_status qk_conv2d_output_size(const qk_conv2d* op, size_t height, size_t width,
+                                size_t* output_height, size_t* output_width) {
+  if (op == NULL || output_height == NULL || output_width == NULL) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_output_size: NULL argument");
+  }
+  size_t oh, ow;
+  if (height > SIZE_MAX / 2 || width > SIZE_MAX / 2) {
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "conv2d: image size %zux%zu too large", height, width);
+  }
+  if (!output_extent(height, op->padding_top, op->padding_bottom, op->kernel_height,
+                     op->dilation_height, op->stride_height, &oh) ||
+      !output_extent(width, op->padding_left, op->padding_right, op->kernel_width,
+                     op->dilation_width, op->stride_width, &ow)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "conv2d: a %zux%zu input gives an empty output (kernel %zux%zu, dilation "
+                   "%zux%zu, padding %zu,%zu,%zu,%zu)",
+                   height, width, op->kernel_height, op->kernel_width, op->dilation_height,
+                   op->dilation_width, op->padding_top, op->padding_left, op->padding_bottom,
+                   op->padding_right);
+  }
+  *output_height = oh;
+  *output_width = ow;
+  return QK_SUCCESS;
+}
+
+/* acc[m][n] -= zw[n] * rowsum[m], modulo 2^32: the -zw·Σa term of nonzero weight zero points. */
+static void subtract_row_terms(size_t mr, size_t nc, int32_t* acc, size_t acc_stride,
+                               const int32_t* rowsum, const int32_t* zw) {
+  for (size_t m = 0; m < mr; m++) {
+    for (size_t n = 0; n < nc; n++) {
+      acc[m * acc_stride + n] = (int32_t)((uint32_t)acc[m * acc_stride + n] -
+                                          (uint32_t)zw[n] * (uint32_t)rowsum[m]);
+    }
+  }
+}
+
+static void row_sums(size_t rows, size_t k, const uint8_t* a, size_t a_stride, int32_t* out) {
+  for (size_t r = 0; r < rows; r++) {
+    uint32_t s = 0;
+    for (size_t i = 0; i < k; i++) s += a[r * a_stride + i];
+    out[r] = (int32_t)s;
+  }
+}
+
+typedef struct run_context {
+  const qk_conv2d* op;
+  const uint8_t* image;   /* input of the current image */
+  uint8_t* output_image;  /* output of the current image */
+  size_t output_width;
+  uint8_t* im2col;
+  int32_t* acc;
+  int32_t* rowsum;
+} run_context;
+
+/* One tile of `rows` output pixels starting at p0, one group: A, then GEMM + requant per block. */
+static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo, size_t p0,
+                           size_t rows, size_t group) {
+  const qk_conv2d* op = ctx->op;
+  const qk_gemm_config* gemm = &op->isa->gemm;
+  const uint8_t* a;
+  size_t a_stride;
+  if (op->direct) {
+    a = ctx->image + p0 * op->input_pixel_stride + group * op->group_input_channels;
+    a_stride = op->input_pixel_stride;
+  } else {
+    op->isa->im2col(geo, ctx->image, p0, rows, ctx->im2col, op->row_stride);
+    a = ctx->im2col;
+    a_stride = op->row_stride;
+  }
+  if (op->q.has_weight_zero_point) row_sums(rows, op->k, a, a_stride, ctx->rowsum);
+
+  const size_t ng = op->group_output_channels;
+  const uint8_t* packed = (const uint8_t*)op->packed + group * op->group_bytes;
+  for (size_t n0 = 0; n0 < ng; n0 += op->n_block) {
+    const size_t nc = qk_min_size(op->n_block, ng - n0);
+    const void* w = packed + n0 / gemm->nr * op->block_bytes;
+    const size_t channel = group * ng + n0;
+    for (size_t m0 = 0; m0 < rows; m0 += gemm->mr) {
+      const size_t mr = qk_min_size(gemm->mr, rows - m0);
+      gemm->fn(mr, nc, op->k, a + m0 * a_stride, a_stride, w, ctx->acc, nc);
+      if (op->q.has_weight_zero_point) {
+        subtract_row_terms(mr, nc, ctx->acc, nc, ctx->rowsum + m0,
+                           op->q.weight_zero_point + channel);
+      }
+      uint8_t* out = ctx->output_image + (p0 + m0) * op->output_pixel_stride + channel;
+      op->requant(mr, nc, ctx->acc, nc, out, op->output_pixel_stride, &op->requant_params,
+                  channel);
+    }
+  }
+}
+
+qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t width,
+                        const void* input, void* output, void* workspace) {
+  const double t0 = qk_verbose_enabled() ? qk_now_seconds() : 0.0;
+  if (op == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_run: op is NULL");
+  size_t oh, ow;
+  qk_status status = qk_conv2d_output_size(op, height, width, &oh, &ow);
+  if (status != QK_SUCCESS) return status;
+  if (batch == 0) return QK_SUCCESS;
+  if (input == NULL || output == NULL) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_run: input or output is NULL");
+  }
+  size_t in_pixels, out_pixels, in_bytes, out_bytes;
+  if (!qk_mul_size(height, width, &in_pixels) || !qk_mul_size(oh, ow, &out_pixels) ||
+      !qk_mul_size(in_pixels, op->input_pixel_stride, &in_bytes) ||
+      !qk_mul_size(in_bytes, batch, &in_bytes) ||
+      !qk_mul_size(out_pixels, op->output_pixel_stride, &out_bytes) ||
+      !qk_mul_size(out_bytes, batch, &out_bytes)) {
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW,
+                   "qk_conv2d_run: %zu images of %zux%zu exceed the address space", batch, height,
+                   width);
+  }
+  void* owned = NULL;
+  if (workspace == NULL) {
+    workspace = owned = qk_aligned_alloc(64, op->workspace_bytes);
+    if (owned == NULL) {
+      return qk_fail(QK_ERROR_OUT_OF_MEMORY, "qk_conv2d_run: cannot allocate %zu bytes of "
+                     "workspace", op->workspace_bytes);
+    }
+  } else if ((uintptr_t)workspace % 64 != 0) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_run: workspace is not 64-byte aligned");
+  }
+
+  const qk_im2col_geometry geo = {
+      .input_height = height,
+      .input_width = width,
+      .input_pixel_stride = op->input_pixel_stride,
+      .group_channels = op->group_input_channels,
+      .output_width = ow,
+      .kernel_height = op->kernel_height,
+      .kernel_width = op->kernel_width,
+      .stride_height = op->stride_height,
+      .stride_width = op->stride_width,
+      .dilation_height = op->dilation_height,
+      .dilation_width = op->dilation_width,
+      .padding_top = op->padding_top,
+      .padding_left = op->padding_left,
+      .pad_value = (uint8_t)op->q.input_zero_point_u8,
+      .xor_mask = op->q.input_xor_mask,
+  };
+  uint8_t* ws = (uint8_t*)workspace;
+  run_context ctx = {
+      .op = op,
+      .output_width = ow,
+      .im2col = ws,
+      .acc = (int32_t*)(void*)(ws + op->im2col_bytes),
+      .rowsum = (int32_t*)(void*)(ws + op->im2col_bytes + op->acc_bytes),
+  };
+  for (size_t n = 0; n < batch; n++) {
+    ctx.image = (const uint8_t*)input + n * in_pixels * op->input_pixel_stride;
+    ctx.output_image = (uint8_t*)output + n * out_pixels * op->output_pixel_stride;
+    for (size_t p0 = 0; p0 < out_pixels; p0 += op->tile_pixels) {
+      const size_t rows = qk_min_size(op->tile_pixels, out_pixels - p0);
+      for (size_t group = 0; group < op->groups; group++) {
+        qk_im2col_geometry g = geo;
+        g.group_offset = group * op->group_input_channels;
+        run_tile_group(&ctx, &g, p0, rows, group);
+      }
+    }
+  }
+  qk_aligned_free(owned);
+  if (qk_verbose_enabled()) {
+    qk_verbose_log("run conv2d N=%zu H=%zu W=%zu -> %zux%zu C=%zu O=%zu G=%zu numerics=%s isa=%s "
+                   "ukernels=%s time=%.3fms",
+                   batch, height, width, oh, ow, op->input_channels, op->output_channels,
+                   op->groups, qk_numerics_name(op->numerics), op->isa->name, op->ukernels,
+                   (qk_now_seconds() - t0) * 1e3);
+  }
+  return QK_SUCCESS;
+}

@@ -1,0 +1,20 @@
+/* Weight packing for the GEMM microkernels (layout in kernels/ukernel.h). Done once at create,
+ * for the NR / KR of the ISA that will run the operator. */
+#ifndef QK_KERNELS_PACK_H
+#define QK_KERNELS_PACK_H
+
+#include "kernels/common.h"
+
+/* Bytes of one NR-column block for K = k: NR int32 column terms + NR * round_up(k, KR) weights.
+ * false on overflow. */
+QK_INTERNAL bool qk_packed_block_size(size_t k, size_t nr, size_t kr, size_t* bytes);
+
+/* Packs n output channels of one group.
+ * w: OIHW int8 of those channels, [n][cg][kh][kw]; packed K order is (kh, kw, c), matching im2col.
+ * colterm: n int32 column terms (zero-point and int32-bias terms, see conv2d.c).
+ * packed: ceil(n / nr) * qk_packed_block_size(...) bytes; padding columns and k are zero. */
+QK_INTERNAL void qk_pack_gemm_weights(size_t n, size_t cg, size_t kh, size_t kw, size_t nr,
+                                      size_t kr, const int8_t* w, const int32_t* colterm,
+                                      void* packed);
+
+#endif /* QK_KERNELS_PACK_H */

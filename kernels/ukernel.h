@@ -1,0 +1,119 @@
+/* Microkernel families of qk: one signature per family, identical on every ISA, so the dispatch
+ * table and the testers treat all ISAs alike. The generic C kernels in kernels/ref/ are the
+ * specification; every SIMD kernel must give the same bits (test/ukernel_test.cc). */
+#ifndef QK_KERNELS_UKERNEL_H
+#define QK_KERNELS_UKERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/common.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * GEMM: int32 accumulator tile of an im2col row block times packed weights.
+ *
+ *   c[m][n] = colterm[n] + Σ_{k < kc} a[m][k] * w[n][k]      (int32, wrapping modulo 2^32)
+ *   for m < mr (1 <= mr <= MR) and n < nc (nc >= 1, any value: the kernel walks the NR-column
+ *   blocks of w and stores only the first nc columns).
+ *
+ * a: u8, row m at a + m * a_stride bytes; the kernel reads exactly kc bytes of each row (it may be
+ *    the user's input tensor: no reading past it), no alignment required.
+ * w: packed weights for ceil(nc / NR) consecutive column blocks, each laid out as
+ *        int32 colterm[NR]; int8 w[ceil(kc / KR)][NR][KR]
+ *    (columns past nc and k past kc are zero). See qk_pack_gemm_weights (kernels/pack.h).
+ *    Blocks start 4-byte aligned.
+ * c: int32, row m at c + m * c_stride elements.
+ * s8 activations reach this kernel as u8 (x ^ 0x80) with the zero point moved by 128, which leaves
+ * every product (x - x_zp) unchanged; the zero-point terms are folded into colterm at pack time.
+ * ------------------------------------------------------------------------------------------- */
+typedef void (*qk_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const uint8_t* a,
+                                   size_t a_stride, const void* w, int32_t* c, size_t c_stride);
+
+typedef struct qk_gemm_config {
+  qk_gemm_ukernel_fn fn;
+  const char* name; /* "qk_gemm_u8s8_4x8c4__generic" */
+  uint32_t mr, nr, kr;
+} qk_gemm_config;
+
+/* ---------------------------------------------------------------------------------------------
+ * Requantization epilogues: int32 accumulators (bias already inside for the int32-bias modes) to
+ * u8 / s8 outputs, one arithmetic per family (docs/numerics.md says which mode uses which):
+ *
+ *  FP32_CVT  (fbgemm; qnnpack u8 with bias = 0):
+ *            v = ((float)acc + bias[n]) * scale[n]; r = cvtps2dq(v) (INT32_MIN when |v| >= 2^31)
+ *            y = clamp(r + zero_point, min, max)
+ *  FP32_SAT  (qnnpack s8 = XNNPACK; ONNX Runtime):
+ *            v = (float)acc * scale[n]; v = clamp(v, min - zero_point, max - zero_point) in float
+ *            y = rne(v) + zero_point
+ *  FP32_FZP  (onednn): v = ((float)acc + bias[n]) * scale[n] + (float)zero_point  (zero point
+ *            added in float, before rounding); y = rne(clamp(v, min, max))
+ *  GEMMLOWP  (TFLite): y = clamp(MultiplyByQuantizedMultiplier(acc, multiplier[n], shift[n])
+ *                                + zero_point, min, max)
+ * Float operations are float32, in exactly this order, no FMA.
+ * min/max are the final output bounds (type range ∩ user clamp ∩ ReLU), min <= max.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum qk_requant_kind {
+  QK_REQUANT_FP32_CVT = 0,
+  QK_REQUANT_FP32_SAT = 1,
+  QK_REQUANT_FP32_FZP = 2,
+  QK_REQUANT_GEMMLOWP = 3,
+  QK_REQUANT_KIND_COUNT = 4,
+} qk_requant_kind;
+
+typedef struct qk_requant_params {
+  const float* scale;        /* [channels]: FP32_* */
+  const float* bias;         /* [channels]: FP32_CVT, FP32_FZP (zeros when the mode has none) */
+  const int32_t* multiplier; /* [channels]: GEMMLOWP, Q31 in [2^30, 2^31) or 0 */
+  const int32_t* shift;      /* [channels]: GEMMLOWP, left shift if > 0, right if < 0 */
+  int32_t zero_point;
+  int32_t min, max;
+} qk_requant_params;
+
+/* Requantizes an mr x nc tile: acc row m at acc + m * acc_stride (int32 elements), output row m at
+ * out + m * out_stride bytes (u8 or s8 bit patterns: min/max already say which range).
+ * Per-channel parameter j of column n is params->xxx[channel_offset + n]. */
+typedef void (*qk_requant_ukernel_fn)(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
+                                      uint8_t* out, size_t out_stride,
+                                      const qk_requant_params* params, size_t channel_offset);
+
+typedef struct qk_requant_config {
+  qk_requant_ukernel_fn fn;
+  const char* name;
+} qk_requant_config;
+
+/* ---------------------------------------------------------------------------------------------
+ * im2col of a block of output pixels (portable; also the fallback of every ISA).
+ * Writes rows r < rows for output pixels p0 + r of one image (p = oy * OW + ox) and one group:
+ *   row[(kh * KW + kw) * Cg + c] = x[iy, ix, group_offset + c] ^ xor_mask  (iy, ix in the image)
+ *                                 = pad_value                               (outside)
+ * followed by zero bytes up to row_stride. x ^ 0x80 turns s8 activations into u8.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct qk_im2col_geometry {
+  size_t input_height, input_width, input_pixel_stride, group_offset, group_channels;
+  size_t output_width;
+  size_t kernel_height, kernel_width, stride_height, stride_width;
+  size_t dilation_height, dilation_width, padding_top, padding_left;
+  uint8_t pad_value, xor_mask;
+} qk_im2col_geometry;
+
+typedef void (*qk_im2col_fn)(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
+                             size_t rows, uint8_t* out, size_t row_stride);
+
+/* ---- the generic (portable C) kernels ---- */
+#define QK_DECLARE_GEMM(name)                                                                 \
+  QK_INTERNAL void name(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride, \
+                        const void* w, int32_t* c, size_t c_stride)
+#define QK_DECLARE_REQUANT(name)                                                          \
+  QK_INTERNAL void name(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,      \
+                        uint8_t* out, size_t out_stride, const qk_requant_params* params, \
+                        size_t channel_offset)
+
+QK_DECLARE_GEMM(qk_gemm_u8s8_4x8c4__generic);
+QK_DECLARE_REQUANT(qk_requant_fp32_cvt__generic);
+QK_DECLARE_REQUANT(qk_requant_fp32_sat__generic);
+QK_DECLARE_REQUANT(qk_requant_fp32_fzp__generic);
+QK_DECLARE_REQUANT(qk_requant_gemmlowp__generic);
+QK_INTERNAL void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image,
+                                       size_t p0, size_t rows, uint8_t* out, size_t row_stride);
+
+#endif /* QK_KERNELS_UKERNEL_H */
