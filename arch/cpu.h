@@ -7,6 +7,10 @@
 
 #include "kernels/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
   QK_CPU_AVX2 = 1u << 0,       /* AVX2 + FMA state enabled by the OS */
   QK_CPU_AVXVNNI = 1u << 1,    /* VEX vpdpbusd on ymm (cpuid 7.1 EAX bit 4) */
@@ -26,5 +30,9 @@ typedef struct qk_cpu_info {
 
 /* Detected once (thread-safe); never NULL. */
 QK_INTERNAL const qk_cpu_info* qk_cpu_detect(void);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* QK_ARCH_CPU_H */

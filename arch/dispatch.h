@@ -6,6 +6,10 @@
 
 #include "kernels/ukernel.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum qk_isa_id {
   QK_ISA_GENERIC = 0,
   QK_ISA_AVX2,
@@ -33,5 +37,9 @@ QK_INTERNAL const qk_isa_config* qk_isa_current(void);
 QK_INTERNAL const qk_isa_config* const* qk_isa_compiled(size_t* count);
 /* Table of the named ISA if compiled in and runnable on this CPU, else NULL. */
 QK_INTERNAL const qk_isa_config* qk_isa_find_supported(const char* name);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* QK_ARCH_DISPATCH_H */

@@ -11,6 +11,10 @@
 
 #include "qk.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Every epilogue rounds float32 values one operation at a time, as the frameworks do. That needs
  * float expressions evaluated in float (no x87 excess precision); x86-64 and AArch64 do so. */
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
@@ -68,5 +72,9 @@ QK_INTERNAL void qk_aligned_free(void* p);
 static inline bool qk_scale_is_valid(double s) { return isfinite(s) && s > 0.0; }
 QK_INTERNAL bool qk_dtype_range(qk_dtype type, int32_t* qmin, int32_t* qmax);
 QK_INTERNAL const char* qk_dtype_name(qk_dtype type);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* QK_KERNELS_COMMON_H */

@@ -362,21 +362,12 @@ static qk_status prepare_onednn(const qk_conv2d_desc* d, qk_conv_numerics* q) {
 }
 
 /* ONNX Runtime QLinearConv (MLAS, §2.6): float scales; scale = (sx * sw) / sy in float, int32
- * bias added to the accumulator, clamp in float, round, add the zero point. */
+ * bias added to the accumulator, clamp in float, round, add the zero point. ORT 1.30 computes
+ * unequal per-channel weight zero points exactly (older releases refused them). */
 static qk_status prepare_onnxruntime(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   const char* mode = "onnxruntime";
   qk_status s = require_bias_type(d, mode, QK_DTYPE_S32);
   if (s != QK_SUCCESS) return s;
-  if (d->weight_zero_points != NULL) {
-    for (size_t i = 1; i < d->weight_scale_count; i++) {
-      if (d->weight_zero_points[i] != d->weight_zero_points[0]) {
-        return qk_fail(QK_ERROR_UNSUPPORTED,
-                       "conv2d: %s needs all per-channel weight zero points equal (ONNX Runtime "
-                       "refuses others); [0] = %d, [%zu] = %d",
-                       mode, (int)d->weight_zero_points[0], i, (int)d->weight_zero_points[i]);
-      }
-    }
-  }
   for (size_t o = 0; o < d->output_channels; o++) {
     q->scale[o] = (f32(d->input_scale) * f32(weight_scale(d, o))) / f32(d->output_scale);
     if (d->bias_type == QK_DTYPE_S32) q->int_bias[o] = ((const int32_t*)d->bias)[o];

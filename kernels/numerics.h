@@ -9,6 +9,10 @@
 #include "kernels/common.h"
 #include "kernels/ukernel.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* gemmlowp SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31 with C truncation, nudge
  * 2^30 or 1 - 2^30 by the product's sign (round half away from zero); INT32_MIN * INT32_MIN
  * saturates to INT32_MAX. */
@@ -64,5 +68,9 @@ typedef struct qk_conv_numerics {
  * caller first. */
 QK_INTERNAL qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* desc, qk_conv_numerics* q);
 QK_INTERNAL void qk_conv_numerics_free(qk_conv_numerics* q);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* QK_KERNELS_NUMERICS_H */

@@ -5,6 +5,10 @@
 
 #include "kernels/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Bytes of one NR-column block for K = k: NR int32 column terms + NR * round_up(k, KR) weights.
  * false on overflow. */
 QK_INTERNAL bool qk_packed_block_size(size_t k, size_t nr, size_t kr, size_t* bytes);
@@ -16,5 +20,9 @@ QK_INTERNAL bool qk_packed_block_size(size_t k, size_t nr, size_t kr, size_t* by
 QK_INTERNAL void qk_pack_gemm_weights(size_t n, size_t cg, size_t kh, size_t kw, size_t nr,
                                       size_t kr, const int8_t* w, const int32_t* colterm,
                                       void* packed);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* QK_KERNELS_PACK_H */

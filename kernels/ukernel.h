@@ -9,6 +9,10 @@
 
 #include "kernels/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * GEMM: int32 accumulator tile of an im2col row block times packed weights.
  *
@@ -115,5 +119,9 @@ QK_DECLARE_REQUANT(qk_requant_fp32_fzp__generic);
 QK_DECLARE_REQUANT(qk_requant_gemmlowp__generic);
 QK_INTERNAL void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image,
                                        size_t p0, size_t rows, uint8_t* out, size_t row_stride);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
 
 #endif /* QK_KERNELS_UKERNEL_H */

@@ -1,0 +1,303 @@
+// conv2d on random configurations against an independent reference: a direct 7-loop convolution
+// accumulating Σ (x - x_zp)(w - w_zp) in int64 (reduced modulo 2^32 like the frameworks), then the
+// mode's generic requantization. This checks everything between the API and the epilogue —
+// im2col, padding, dilation, groups, weight packing, zero-point folding, row sums, tiling, pixel
+// strides, the 1x1 direct path, batches — on every ISA this CPU runs. The epilogues themselves are
+// checked against the frameworks by golden_test and by hand-worked examples in requant_test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "arch/dispatch.h"
+#include "isa_util.h"
+#include "kernels/numerics.h"
+#include "qk.h"
+
+namespace {
+
+struct Config {
+  qk_numerics numerics;
+  qk_dtype type;
+  size_t n, h, w, c, o, groups, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  size_t in_stride, out_stride;
+  bool per_channel, wzp, bias, relu;
+  uint32_t seed;
+};
+
+std::string Describe(const Config& c) {
+  char buf[320];
+  std::snprintf(buf, sizeof(buf),
+                "%s %s N%zu H%zu W%zu C%zu O%zu G%zu k%zux%zu s%zu,%zu d%zu,%zu p%zu,%zu,%zu,%zu "
+                "strides %zu/%zu pc%d wzp%d bias%d relu%d seed%u",
+                qk_numerics_name(c.numerics), c.type == QK_DTYPE_U8 ? "u8" : "s8", c.n, c.h, c.w,
+                c.c, c.o, c.groups, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr,
+                c.in_stride, c.out_stride, c.per_channel, c.wzp, c.bias, c.relu, c.seed);
+  return buf;
+}
+
+// A configuration every mode accepts: the mode-specific refusals are tested in api_test.
+Config RandomConfig(std::mt19937& rng, qk_numerics numerics, bool large) {
+  auto pick = [&](size_t lo, size_t hi) { return lo + rng() % (hi - lo + 1); };
+  Config c{};
+  c.numerics = numerics;
+  c.seed = static_cast<uint32_t>(rng());
+  const bool s8_ok = numerics == QK_NUMERICS_PYTORCH_QNNPACK ||
+                     numerics == QK_NUMERICS_ONNXRUNTIME || numerics == QK_NUMERICS_TFLITE;
+  const bool u8_ok = true;
+  c.type = s8_ok && (!u8_ok || rng() % 2) ? QK_DTYPE_S8 : QK_DTYPE_U8;
+  const int shape = static_cast<int>(rng() % 4);
+  c.groups = shape == 0 ? pick(1, 6) : 1;
+  if (shape == 1) {  // depthwise
+    c.groups = pick(1, 24);
+    c.c = c.groups;
+    c.o = c.groups * pick(1, 2);
+  } else {
+    c.c = c.groups * (large ? pick(40, 150) : pick(1, 13));
+    c.o = c.groups * (large ? pick(100, 300) : pick(1, 21));
+  }
+  c.kh = pick(1, large ? 3 : 5);
+  c.kw = rng() % 3 ? c.kh : pick(1, 3);
+  c.sh = pick(1, 2);
+  c.sw = rng() % 4 ? c.sh : pick(1, 3);
+  c.dh = rng() % 4 ? 1 : 2;
+  c.dw = rng() % 4 ? c.dh : pick(1, 2);
+  c.pt = pick(0, 2), c.pl = pick(0, 2), c.pb = pick(0, 2), c.pr = pick(0, 2);
+  if (shape == 2) {  // the 1x1 stride-1 direct path
+    c.kh = c.kw = c.sh = c.sw = 1;
+    c.pt = c.pl = c.pb = c.pr = 0;
+  }
+  c.n = pick(1, 2);
+  const size_t min_h = (c.kh - 1) * c.dh + 1, min_w = (c.kw - 1) * c.dw + 1;
+  c.h = std::max(min_h, pick(1, large ? 20 : 11));
+  c.w = std::max(min_w, pick(1, large ? 20 : 11));
+  c.in_stride = c.c + (rng() % 4 == 0 ? pick(1, 5) : 0);
+  c.out_stride = c.o + (rng() % 4 == 0 ? pick(1, 5) : 0);
+  c.per_channel = rng() % 2;
+  const bool wzp_ok = numerics == QK_NUMERICS_PYTORCH_FBGEMM || numerics == QK_NUMERICS_ONNXRUNTIME ||
+                      ((numerics == QK_NUMERICS_PYTORCH_QNNPACK || numerics == QK_NUMERICS_TFLITE) &&
+                       c.type == QK_DTYPE_U8);
+  if (numerics == QK_NUMERICS_TFLITE && c.type == QK_DTYPE_U8) c.per_channel = false;
+  c.wzp = wzp_ok && rng() % 2;
+  c.bias = rng() % 4 != 0;
+  c.relu = rng() % 3 == 0;
+  return c;
+}
+
+struct Data {
+  std::vector<uint8_t> x;  // NHWC with in_stride, bytes of the input type
+  std::vector<int8_t> w;   // OIHW
+  std::vector<double> ws;
+  std::vector<int32_t> wz;
+  std::vector<float> bias_f;
+  std::vector<int32_t> bias_i;
+  double sx, so;
+  int32_t zx, zo;
+};
+
+Data RandomData(const Config& c) {
+  std::mt19937 rng(c.seed);
+  Data d;
+  const bool s8 = c.type == QK_DTYPE_S8;
+  const int qmin = s8 ? -128 : 0, qmax = s8 ? 127 : 255;
+  std::uniform_int_distribution<int> q(qmin, qmax), w(-128, 127), wz(-128, 127);
+  auto zero_point = [&] {
+    const int r = static_cast<int>(rng() % 4);
+    return r == 0 ? qmin : r == 1 ? qmax : q(rng);
+  };
+  d.x.resize(c.n * c.h * c.w * c.in_stride);
+  for (auto& v : d.x) v = static_cast<uint8_t>(q(rng));
+  d.w.resize(c.o * (c.c / c.groups) * c.kh * c.kw);
+  for (auto& v : d.w) v = static_cast<int8_t>(w(rng));
+  const size_t nscales = c.per_channel ? c.o : 1;
+  std::uniform_real_distribution<double> e(-12, -2);
+  for (size_t i = 0; i < nscales; i++) {
+    d.ws.push_back(static_cast<float>(std::exp2(e(rng))));
+    d.wz.push_back(c.wzp ? (c.numerics == QK_NUMERICS_ONNXRUNTIME ? (i == 0 ? wz(rng) : d.wz[0])
+                                                                  : wz(rng))
+                         : 0);
+  }
+  d.sx = static_cast<float>(std::exp2(e(rng)));
+  d.zx = zero_point();
+  d.zo = zero_point();
+  // QNNPACK and XNNPACK refuse an empty output range (ReLU with the zero point at the top).
+  if (c.relu && c.numerics == QK_NUMERICS_PYTORCH_QNNPACK && d.zo == qmax) d.zo = qmax - 1;
+  // Output scale: multipliers mostly sensible, sometimes tiny or > 1 (overflow paths).
+  const double k = double(c.c / c.groups * c.kh * c.kw);
+  const double typical = d.sx * d.ws[0] * 64.0 * 64.0 * std::sqrt(k);
+  std::uniform_real_distribution<double> spread(-2, 2);
+  d.so = static_cast<float>(typical / 100.0 * std::exp2(spread(rng)));
+  if (rng() % 8 == 0) d.so = static_cast<float>(d.sx * d.ws[0] / 3.0);  // multiplier 3
+  std::normal_distribution<float> b(0.0f, static_cast<float>(typical));
+  for (size_t o = 0; o < c.o; o++) {
+    d.bias_f.push_back(b(rng));
+    d.bias_i.push_back(static_cast<int32_t>(b(rng) / static_cast<float>(d.sx * d.ws[0])));
+  }
+  return d;
+}
+
+qk_conv2d_desc MakeDesc(const Config& c, const Data& d) {
+  qk_conv2d_desc desc;
+  qk_conv2d_desc_init(&desc);
+  desc.numerics = c.numerics;
+  desc.input_channels = c.c;
+  desc.output_channels = c.o;
+  desc.groups = c.groups;
+  desc.kernel_height = c.kh, desc.kernel_width = c.kw;
+  desc.stride_height = c.sh, desc.stride_width = c.sw;
+  desc.dilation_height = c.dh, desc.dilation_width = c.dw;
+  desc.padding_top = c.pt, desc.padding_left = c.pl, desc.padding_bottom = c.pb,
+  desc.padding_right = c.pr;
+  desc.input_type = desc.output_type = c.type;
+  desc.input_scale = d.sx;
+  desc.input_zero_point = d.zx;
+  desc.weights = d.w.data();
+  desc.weight_scale_count = d.ws.size();
+  desc.weight_scales = d.ws.data();
+  desc.weight_zero_points = d.wz.data();
+  const bool int_bias = c.numerics == QK_NUMERICS_ONNXRUNTIME || c.numerics == QK_NUMERICS_TFLITE;
+  if (c.bias) {
+    desc.bias_type = int_bias ? QK_DTYPE_S32 : QK_DTYPE_F32;
+    desc.bias = int_bias ? static_cast<const void*>(d.bias_i.data()) : d.bias_f.data();
+  }
+  desc.output_scale = d.so;
+  desc.output_zero_point = d.zo;
+  desc.relu = c.relu;
+  desc.input_pixel_stride = c.in_stride;
+  desc.output_pixel_stride = c.out_stride;
+  return desc;
+}
+
+// The independent reference: direct convolution + generic epilogue of the mode.
+std::vector<uint8_t> Reference(const Config& c, const Data& d, const qk_conv2d_desc& desc,
+                               size_t oh, size_t ow) {
+  qk_conv_numerics q;
+  EXPECT_EQ(qk_conv_numerics_prepare(&desc, &q), QK_SUCCESS) << qk_last_error();
+  size_t count = 0;
+  const qk_isa_config* generic = qk_isa_compiled(&count)[0];
+  qk_requant_params p{q.scale, q.bias, q.multiplier, q.shift, q.output_zero_point, q.output_min,
+                      q.output_max};
+  const bool s8 = c.type == QK_DTYPE_S8;
+  const size_t cg = c.c / c.groups, og = c.o / c.groups;
+  std::vector<uint8_t> y(c.n * oh * ow * c.out_stride, 0x77);
+  std::vector<int32_t> acc(c.o);
+  for (size_t n = 0; n < c.n; n++) {
+    for (size_t oy = 0; oy < oh; oy++) {
+      for (size_t ox = 0; ox < ow; ox++) {
+        for (size_t o = 0; o < c.o; o++) {
+          const size_t g = o / og;
+          const int64_t zw = d.wz[c.per_channel ? o : 0];
+          int64_t s = q.int_bias[o];
+          for (size_t ic = 0; ic < cg; ic++) {
+            for (size_t ky = 0; ky < c.kh; ky++) {
+              for (size_t kx = 0; kx < c.kw; kx++) {
+                const long iy = long(oy * c.sh + ky * c.dh) - long(c.pt);
+                const long ix = long(ox * c.sw + kx * c.dw) - long(c.pl);
+                if (iy < 0 || ix < 0 || iy >= long(c.h) || ix >= long(c.w)) continue;
+                const uint8_t raw =
+                    d.x[((n * c.h + size_t(iy)) * c.w + size_t(ix)) * c.in_stride + g * cg + ic];
+                const int64_t xv = s8 ? int8_t(raw) : raw;
+                const int64_t wv = d.w[((o * cg + ic) * c.kh + ky) * c.kw + kx];
+                s += (xv - d.zx) * (wv - zw);
+              }
+            }
+          }
+          acc[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s)));
+        }
+        uint8_t* out = &y[((n * oh + oy) * ow + ox) * c.out_stride];
+        generic->requant[q.kind].fn(1, c.o, acc.data(), c.o, out, c.o, &p, 0);
+      }
+    }
+  }
+  qk_conv_numerics_free(&q);
+  return y;
+}
+
+void CheckRandom(qk_numerics numerics, bool large, int cases) {
+  std::mt19937 rng(static_cast<uint32_t>(numerics) * 1000 + (large ? 1 : 0));
+  for (const std::string& isa : qk_test::SupportedIsas()) {
+    qk_test::ScopedIsa scoped(isa);
+    for (int i = 0; i < cases; i++) {
+      const Config c = RandomConfig(rng, numerics, large);
+      const Data d = RandomData(c);
+      const qk_conv2d_desc desc = MakeDesc(c, d);
+      qk_conv2d* raw = nullptr;
+      ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS) << Describe(c) << ": " << qk_last_error();
+      std::unique_ptr<qk_conv2d, decltype(&qk_conv2d_delete)> op(raw, qk_conv2d_delete);
+      size_t oh = 0, ow = 0;
+      ASSERT_EQ(qk_conv2d_output_size(op.get(), c.h, c.w, &oh, &ow), QK_SUCCESS);
+      const std::vector<uint8_t> want = Reference(c, d, desc, oh, ow);
+      std::vector<uint8_t> got(want.size(), 0x77);  // pixel-stride gaps must stay untouched
+      // An exactly-sized workspace half the time, the library's own allocation otherwise.
+      std::unique_ptr<void, decltype(&free)> ws(nullptr, free);
+      if (i % 2) {
+        void* p = nullptr;
+        ASSERT_EQ(posix_memalign(&p, 64, qk_conv2d_workspace_size(op.get()) + 1), 0);
+        ws.reset(p);
+      }
+      ASSERT_EQ(qk_conv2d_run(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), ws.get()),
+                QK_SUCCESS)
+          << qk_last_error();
+      ASSERT_EQ(got, want) << Describe(c) << " on " << isa << " (" << qk_conv2d_ukernels(op.get())
+                           << ")";
+    }
+    std::printf("[ conv2d   ] %s %s on %s: %d random convolutions match the direct reference\n",
+                qk_numerics_name(numerics), large ? "large" : "small", isa.c_str(), cases);
+  }
+}
+
+class RandomConv : public testing::TestWithParam<qk_numerics> {};
+
+TEST_P(RandomConv, SmallShapes) { CheckRandom(GetParam(), false, 150); }
+TEST_P(RandomConv, LargeShapesTileAndBlockEdges) { CheckRandom(GetParam(), true, 6); }
+
+INSTANTIATE_TEST_SUITE_P(Modes, RandomConv,
+                         testing::Values(QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_QNNPACK,
+                                         QK_NUMERICS_PYTORCH_ONEDNN, QK_NUMERICS_ONNXRUNTIME,
+                                         QK_NUMERICS_TFLITE),
+                         [](const testing::TestParamInfo<qk_numerics>& info) {
+                           std::string s = qk_numerics_name(info.param);
+                           for (char& ch : s) {
+                             if (ch == '-') ch = '_';
+                           }
+                           return s;
+                         });
+
+// The same operator run from several threads at once gives the same bytes as a single run: the
+// operator is immutable after create and each run has its own workspace.
+TEST(Conv2d, ConcurrentRunsOfOneOperator) {
+  std::mt19937 rng(5);
+  Config c = RandomConfig(rng, QK_NUMERICS_PYTORCH_QNNPACK, true);
+  const Data d = RandomData(c);
+  const qk_conv2d_desc desc = MakeDesc(c, d);
+  qk_conv2d* raw = nullptr;
+  ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS) << qk_last_error();
+  std::unique_ptr<qk_conv2d, decltype(&qk_conv2d_delete)> op(raw, qk_conv2d_delete);
+  size_t oh = 0, ow = 0;
+  ASSERT_EQ(qk_conv2d_output_size(op.get(), c.h, c.w, &oh, &ow), QK_SUCCESS);
+  const std::vector<uint8_t> want = Reference(c, d, desc, oh, ow);
+  std::vector<std::vector<uint8_t>> outs(4, std::vector<uint8_t>(want.size(), 0x77));
+  std::vector<std::thread> threads;
+  std::vector<qk_status> status(outs.size());
+  for (size_t t = 0; t < outs.size(); t++) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; rep++) {
+        status[t] = qk_conv2d_run(op.get(), c.n, c.h, c.w, d.x.data(), outs[t].data(), nullptr);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < outs.size(); t++) {
+    EXPECT_EQ(status[t], QK_SUCCESS);
+    EXPECT_EQ(outs[t], want) << "thread " << t;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,282 @@
+// Microkernel testers (XNNPACK style): every GEMM and requantization kernel of every ISA this
+// CPU can run, on random data over all tails (M <= MR, N in 1..2*NR+1, K in 1..3*KR+1), padded
+// strides and extreme values, compared bit-exactly with the specification:
+//   - GEMM: a plain int64 dot product reduced modulo 2^32 (the generic kernel is tested too);
+//   - requantization: the generic C kernel of the same family.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "arch/cpu.h"
+#include "arch/dispatch.h"
+#include "kernels/pack.h"
+#include "kernels/ukernel.h"
+
+namespace {
+
+std::vector<const qk_isa_config*> RunnableConfigs() {
+  size_t count = 0;
+  const qk_isa_config* const* all = qk_isa_compiled(&count);
+  std::vector<const qk_isa_config*> out;
+  const uint32_t features = qk_cpu_detect()->features;
+  for (size_t i = 0; i < count; i++) {
+    if ((features & all[i]->required_features) == all[i]->required_features) out.push_back(all[i]);
+  }
+  return out;
+}
+
+std::string IsaName(const testing::TestParamInfo<const qk_isa_config*>& info) {
+  return info.param->name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+// ---------------------------------------------------------------------------------------------
+enum class Fill { kRandom, kMax, kMin, kMixedExtremes };
+
+class GemmTester {
+ public:
+  GemmTester(const qk_gemm_config& g, uint32_t seed) : g_(g), rng_(seed) {}
+
+  // Runs one mr x n x k problem; returns the number of mismatches (and reports the first).
+  size_t Test(size_t mr, size_t n, size_t k, Fill fill) {
+    const size_t a_stride = k + 3 + rng_() % 5;  // rows not contiguous
+    const size_t c_stride = n + 1 + rng_() % 4;
+    // A is allocated to exactly its last byte so an over-read is caught by ASan.
+    std::vector<uint8_t> a((mr - 1) * a_stride + k);
+    std::vector<int8_t> w(n * k);
+    std::vector<int32_t> colterm(n);
+    std::uniform_int_distribution<int> u8(0, 255), s8(-128, 127);
+    std::uniform_int_distribution<int32_t> i32(std::numeric_limits<int32_t>::min(),
+                                               std::numeric_limits<int32_t>::max());
+    for (auto& v : a) {
+      v = static_cast<uint8_t>(fill == Fill::kRandom ? u8(rng_)
+                               : fill == Fill::kMax   ? 255
+                               : fill == Fill::kMin   ? 0
+                                                      : (rng_() & 1) * 255);
+    }
+    for (auto& v : w) {
+      v = static_cast<int8_t>(fill == Fill::kRandom ? s8(rng_)
+                              : fill == Fill::kMax   ? -128
+                              : fill == Fill::kMin   ? 127
+                                                     : ((rng_() & 1) ? 127 : -128));
+    }
+    for (auto& v : colterm) v = i32(rng_);
+
+    size_t block_bytes = 0;
+    EXPECT_TRUE(qk_packed_block_size(k, g_.nr, g_.kr, &block_bytes));
+    std::vector<uint8_t> packed((n + g_.nr - 1) / g_.nr * block_bytes + 64);
+    // Weights in the (kh, kw, c) order with kh = kw = 1 are plain [n][k].
+    qk_pack_gemm_weights(n, k, 1, 1, g_.nr, g_.kr, w.data(), colterm.data(), packed.data());
+
+    const int32_t guard = 0x5A5A5A5A;
+    std::vector<int32_t> c((mr - 1) * c_stride + n + 1, guard);
+    g_.fn(mr, n, k, a.data(), a_stride, packed.data(), c.data(), c_stride);
+
+    size_t bad = 0;
+    for (size_t m = 0; m < mr; m++) {
+      for (size_t j = 0; j < c_stride && m * c_stride + j < c.size(); j++) {
+        const int32_t got = c[m * c_stride + j];
+        int32_t want = guard;  // outside the tile nothing may be written
+        if (j < n) {
+          int64_t s = colterm[j];
+          for (size_t i = 0; i < k; i++) s += int64_t{a[m * a_stride + i]} * w[j * k + i];
+          want = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s)));
+        }
+        if (got != want && bad++ == 0) {
+          ADD_FAILURE() << g_.name << " mr=" << mr << " n=" << n << " k=" << k << ": c[" << m
+                        << "][" << j << "] = " << got << ", expected " << want;
+        }
+      }
+    }
+    return bad;
+  }
+
+ private:
+  qk_gemm_config g_;
+  std::mt19937 rng_;
+};
+
+class GemmUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
+
+TEST_P(GemmUkernelTest, AllTailsBitExact) {
+  const qk_gemm_config& g = GetParam()->gemm;
+  GemmTester t(g, 1234);
+  size_t runs = 0;
+  for (size_t mr = 1; mr <= g.mr; mr++) {
+    for (size_t n = 1; n <= 2 * g.nr + 1; n++) {
+      for (size_t k = 1; k <= 3 * g.kr + 1; k++) {
+        ASSERT_EQ(t.Test(mr, n, k, Fill::kRandom), 0u);
+        runs++;
+      }
+    }
+  }
+  std::printf("[ ukernel  ] %s: %zu tail shapes bit-exact\n", g.name, runs);
+}
+
+TEST_P(GemmUkernelTest, LargeKAndExtremesNoSaturation) {
+  const qk_gemm_config& g = GetParam()->gemm;
+  GemmTester t(g, 99);
+  // 255 * -128 at every k is where int16 pair arithmetic (vpmaddubsw) would saturate; K large
+  // enough that the int32 sum wraps checks the modulo-2^32 contract.
+  for (size_t k : {size_t{2}, size_t{64}, size_t{577}, size_t{4608}, size_t{70000}}) {
+    for (Fill f : {Fill::kMax, Fill::kMin, Fill::kMixedExtremes, Fill::kRandom}) {
+      ASSERT_EQ(t.Test(g.mr, 2 * g.nr + 3, k, f), 0u) << "k=" << k;
+      ASSERT_EQ(t.Test(1, 1, k, f), 0u) << "k=" << k;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+
+// ---------------------------------------------------------------------------------------------
+// Requantization: every ISA's kernel of each family against the generic one.
+// ---------------------------------------------------------------------------------------------
+struct RequantCase {
+  qk_requant_kind kind;
+  const char* name;
+};
+
+class RequantUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
+
+// Random parameters covering the whole range a mode can produce, including multipliers > 1
+// (float overflow of the conversion), tiny ones and large biases.
+void RandomParams(std::mt19937& rng, size_t channels, qk_requant_kind kind, bool s8,
+                  std::vector<float>* scale, std::vector<float>* bias, std::vector<int32_t>* mult,
+                  std::vector<int32_t>* shift, qk_requant_params* p) {
+  std::uniform_real_distribution<double> log_scale(-30, 4);
+  std::uniform_int_distribution<int32_t> m31(1 << 30, std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> sh(-31, 8);
+  std::normal_distribution<float> b(0.0f, 1e5f);
+  scale->resize(channels);
+  bias->resize(channels);
+  mult->resize(channels);
+  shift->resize(channels);
+  for (size_t i = 0; i < channels; i++) {
+    (*scale)[i] = static_cast<float>(std::exp2(log_scale(rng)));
+    (*bias)[i] = (rng() % 4 == 0) ? 0.0f : b(rng) * static_cast<float>(rng() % 3 == 0 ? 1e4 : 1);
+    (*mult)[i] = (rng() % 16 == 0) ? 0 : m31(rng);
+    (*shift)[i] = sh(rng);
+  }
+  const int32_t qmin = s8 ? -128 : 0, qmax = s8 ? 127 : 255;
+  std::uniform_int_distribution<int32_t> zp(qmin, qmax);
+  p->scale = scale->data();
+  p->bias = bias->data();
+  p->multiplier = mult->data();
+  p->shift = shift->data();
+  p->zero_point = rng() % 4 == 0 ? (rng() % 2 ? qmin : qmax) : zp(rng);
+  p->min = qmin;
+  p->max = qmax;
+  if (rng() % 3 == 0) p->min = p->zero_point;  // ReLU
+  if (rng() % 5 == 0) p->max = std::max(p->min, std::min(qmax, p->zero_point + 6));
+  (void)kind;
+}
+
+TEST_P(RequantUkernelTest, MatchesGenericBitExact) {
+  const qk_isa_config* isa = GetParam();
+  size_t generic_count = 0;
+  const qk_isa_config* generic = qk_isa_compiled(&generic_count)[0];
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> i32(std::numeric_limits<int32_t>::min(),
+                                             std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> small(-100000, 100000);
+  const int32_t specials[] = {0, 1, -1, std::numeric_limits<int32_t>::min(),
+                              std::numeric_limits<int32_t>::max(), 1 << 24, (1 << 24) + 1,
+                              -(1 << 24) - 1, 2147483520, -2147483520};
+  size_t checked = 0;
+  for (int kind = 0; kind < QK_REQUANT_KIND_COUNT; kind++) {
+    const qk_requant_config& test = isa->requant[kind];
+    const qk_requant_config& ref = generic->requant[kind];
+    ASSERT_NE(test.fn, nullptr) << isa->name << " lacks requant kind " << kind;
+    for (int iter = 0; iter < 60; iter++) {
+      const size_t mr = 1 + rng() % 8;
+      const size_t nc = 1 + rng() % 67;
+      const size_t offset = rng() % 5;
+      const size_t acc_stride = nc + rng() % 3, out_stride = nc + rng() % 3;
+      const bool s8 = rng() & 1;
+      std::vector<float> scale, bias;
+      std::vector<int32_t> mult, shift;
+      qk_requant_params p;
+      RandomParams(rng, nc + offset, static_cast<qk_requant_kind>(kind), s8, &scale, &bias, &mult,
+                   &shift, &p);
+      std::vector<int32_t> acc((mr - 1) * acc_stride + nc);
+      for (auto& v : acc) {
+        const int r = static_cast<int>(rng() % 8);
+        v = r == 0 ? specials[rng() % (sizeof(specials) / sizeof(specials[0]))]
+            : r < 4 ? i32(rng)
+                    : small(rng);
+      }
+      std::vector<uint8_t> want((mr - 1) * out_stride + nc + 8, 0xCD), got(want);
+      ref.fn(mr, nc, acc.data(), acc_stride, want.data(), out_stride, &p, offset);
+      test.fn(mr, nc, acc.data(), acc_stride, got.data(), out_stride, &p, offset);
+      for (size_t i = 0; i < want.size(); i++) {
+        ASSERT_EQ(int{got[i]}, int{want[i]})
+            << test.name << " vs " << ref.name << " at byte " << i << " (mr=" << mr
+            << " nc=" << nc << " offset=" << offset << ")";
+      }
+      checked += mr * nc;
+    }
+  }
+  std::printf("[ ukernel  ] %s requantization: %zu outputs of 4 families match generic\n",
+              isa->name, checked);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, RequantUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+
+// ---------------------------------------------------------------------------------------------
+// im2col of every ISA against the generic one (byte-exact, including padding and XOR).
+// ---------------------------------------------------------------------------------------------
+class Im2colTest : public testing::TestWithParam<const qk_isa_config*> {};
+
+TEST_P(Im2colTest, MatchesGeneric) {
+  const qk_isa_config* isa = GetParam();
+  std::mt19937 rng(3);
+  for (int iter = 0; iter < 200; iter++) {
+    qk_im2col_geometry g{};
+    g.input_height = 1 + rng() % 9;
+    g.input_width = 1 + rng() % 9;
+    g.group_channels = 1 + rng() % 11;
+    g.group_offset = rng() % 3;
+    g.input_pixel_stride = g.group_offset + g.group_channels + rng() % 3;
+    g.kernel_height = 1 + rng() % 3;
+    g.kernel_width = 1 + rng() % 3;
+    g.stride_height = 1 + rng() % 2;
+    g.stride_width = 1 + rng() % 2;
+    g.dilation_height = 1 + rng() % 2;
+    g.dilation_width = 1 + rng() % 2;
+    g.padding_top = rng() % 3;
+    g.padding_left = rng() % 3;
+    const size_t pad_bottom = rng() % 3, pad_right = rng() % 3;
+    const size_t eh = (g.kernel_height - 1) * g.dilation_height + 1;
+    const size_t ew = (g.kernel_width - 1) * g.dilation_width + 1;
+    if (g.input_height + g.padding_top + pad_bottom < eh ||
+        g.input_width + g.padding_left + pad_right < ew) {
+      continue;
+    }
+    const size_t oh = (g.input_height + g.padding_top + pad_bottom - eh) / g.stride_height + 1;
+    g.output_width = (g.input_width + g.padding_left + pad_right - ew) / g.stride_width + 1;
+    g.pad_value = static_cast<uint8_t>(rng());
+    g.xor_mask = (rng() & 1) ? 0x80 : 0;
+    std::vector<uint8_t> image(g.input_height * g.input_width * g.input_pixel_stride);
+    for (auto& v : image) v = static_cast<uint8_t>(rng());
+    const size_t k = g.kernel_height * g.kernel_width * g.group_channels;
+    const size_t row_stride = (k + 7) / 4 * 4;
+    const size_t pixels = oh * g.output_width;
+    const size_t p0 = rng() % pixels, rows = 1 + rng() % (pixels - p0);
+    std::vector<uint8_t> want(rows * row_stride, 0xEE), got(want);
+    qk_im2col_u8__generic(&g, image.data(), p0, rows, want.data(), row_stride);
+    isa->im2col(&g, image.data(), p0, rows, got.data(), row_stride);
+    ASSERT_EQ(got, want) << isa->name << " iteration " << iter;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, Im2colTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+
+}  // namespace
