@@ -9,13 +9,15 @@
 #include <string.h>
 
 #include "arch/cpu.h"
+#include "kernels/pack.h"
 
-/* ---- the tables; each ISA folder adds its own (see docs/adding-an-isa.md) ---- */
-static const qk_isa_config k_generic = {
+/* ---- the tables: generic here, each ISA in its own folder (docs/adding-an-isa.md) ---- */
+QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
     .id = QK_ISA_GENERIC,
     .name = "generic",
     .required_features = 0,
-    .gemm = {qk_gemm_u8s8_4x8c4__generic, "qk_gemm_u8s8_4x8c4__generic", 4, 8, 4},
+    .gemm = {qk_gemm_u8s8_4x8c4__generic, "qk_gemm_u8s8_4x8c4__generic", 4, 8, 4,
+             qk_packed_block_size, qk_pack_gemm_weights},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__generic, "qk_requant_fp32_cvt__generic"},
@@ -24,11 +26,32 @@ static const qk_isa_config k_generic = {
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__generic, "qk_requant_gemmlowp__generic"},
         },
     .im2col = qk_im2col_u8__generic,
+    .im2col_tile_bytes = 64 * 1024,
+    .max_tile_pixels = 512,
+    .weight_block_bytes = 256 * 1024,
 };
 
 /* Compiled-in tables, worst to best: the default is the last one the CPU can run. */
 static const qk_isa_config* const k_compiled[] = {
-    &k_generic,
+    &qk_isa_config_generic,
+#ifdef QK_HAVE_AVX2
+    &qk_isa_config_avx2,
+#endif
+#ifdef QK_HAVE_AVXVNNI
+    &qk_isa_config_avxvnni,
+#endif
+#ifdef QK_HAVE_AVX512VNNI
+    &qk_isa_config_avx512vnni,
+#endif
+#ifdef QK_HAVE_NEON
+    &qk_isa_config_neon,
+#endif
+#ifdef QK_HAVE_NEONDOT
+    &qk_isa_config_neondot,
+#endif
+#ifdef QK_HAVE_I8MM
+    &qk_isa_config_i8mm,
+#endif
 };
 static const size_t k_compiled_count = sizeof(k_compiled) / sizeof(k_compiled[0]);
 

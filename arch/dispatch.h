@@ -28,7 +28,22 @@ typedef struct qk_isa_config {
   qk_gemm_config gemm;
   qk_requant_config requant[QK_REQUANT_KIND_COUNT];
   qk_im2col_fn im2col;
+  /* Tiling of the conv2d loop nest, chosen per ISA by measurement (docs/design.md):
+   * im2col_tile_bytes: budget of one im2col tile (output pixels x K bytes), kept in L2;
+   * max_tile_pixels:   cap on the pixels of a tile whatever the budget allows;
+   * weight_block_bytes: packed weights of one N block, re-read for every MR rows of a tile. */
+  size_t im2col_tile_bytes, max_tile_pixels, weight_block_bytes;
 } qk_isa_config;
+
+/* The tables, one per ISA folder (arch/x86/<isa>/config.c, arch/arm/<isa>/config.c), compiled in
+ * when CMake defines QK_HAVE_<ISA>. */
+QK_INTERNAL extern const qk_isa_config qk_isa_config_generic;
+QK_INTERNAL extern const qk_isa_config qk_isa_config_avx2;
+QK_INTERNAL extern const qk_isa_config qk_isa_config_avxvnni;
+QK_INTERNAL extern const qk_isa_config qk_isa_config_avx512vnni;
+QK_INTERNAL extern const qk_isa_config qk_isa_config_neon;
+QK_INTERNAL extern const qk_isa_config qk_isa_config_neondot;
+QK_INTERNAL extern const qk_isa_config qk_isa_config_i8mm;
 
 /* The ISA new operators use, or NULL (with qk_last_error set) when QK_ISA named one that cannot
  * be used. Thread-safe. */

@@ -19,14 +19,6 @@
 #include "kernels/pack.h"
 #include "kernels/verbose.h"
 
-/* Workspace budget for one im2col tile (bytes). 64 KiB keeps the tile in L2 next to the weights of
- * one N block; the first SIMD kernels will tune it by measurement (docs/design.md). */
-#define QK_IM2COL_TILE_BYTES (64 * 1024)
-/* Most output pixels per tile, whatever the budget allows. */
-#define QK_MAX_TILE_PIXELS 512
-/* Weight bytes of one N block: the block is re-read from L2 for every MR rows of the tile. */
-#define QK_WEIGHT_BLOCK_BYTES (256 * 1024)
-
 struct qk_conv2d {
   qk_numerics numerics;
   qk_dtype input_type, output_type;
@@ -125,14 +117,15 @@ static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
                op->padding_bottom == 0 && op->padding_right == 0 && op->q.input_xor_mask == 0;
   op->row_stride = qk_round_up(op->k, g->kr);
 
-  size_t tile = QK_IM2COL_TILE_BYTES / op->row_stride / g->mr * g->mr;
-  op->tile_pixels = qk_min_size(qk_max_size(tile, g->mr), QK_MAX_TILE_PIXELS);
+  /* Tile sizes come from the ISA table (measured per ISA, docs/design.md). */
+  size_t tile = op->isa->im2col_tile_bytes / op->row_stride / g->mr * g->mr;
+  op->tile_pixels = qk_min_size(qk_max_size(tile, g->mr), op->isa->max_tile_pixels);
   const size_t ng_padded = qk_round_up(op->group_output_channels, g->nr);
-  size_t nblock = QK_WEIGHT_BLOCK_BYTES / op->row_stride / g->nr * g->nr;
+  size_t nblock = op->isa->weight_block_bytes / op->row_stride / g->nr * g->nr;
   op->n_block = qk_min_size(qk_max_size(nblock, g->nr), ng_padded);
 
   size_t blocks = ng_padded / g->nr, packed_bytes;
-  if (!qk_packed_block_size(op->k, g->nr, g->kr, &op->block_bytes) ||
+  if (!g->packed_block_size(op->k, g->nr, g->kr, &op->block_bytes) ||
       !qk_mul_size(op->block_bytes, blocks, &op->group_bytes) ||
       !qk_mul_size(op->group_bytes, op->groups, &packed_bytes)) {
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "conv2d: packed weights do not fit in memory");
@@ -152,7 +145,7 @@ static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
   }
   for (size_t group = 0; group < op->groups; group++) {
     column_terms(op, group, weights, terms);
-    qk_pack_gemm_weights(op->group_output_channels, op->group_input_channels, op->kernel_height,
+    g->pack(op->group_output_channels, op->group_input_channels, op->kernel_height,
                          op->kernel_width, g->nr, g->kr,
                          weights + group * op->group_output_channels * op->k, terms,
                          (uint8_t*)op->packed + group * op->group_bytes);

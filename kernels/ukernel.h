@@ -33,10 +33,22 @@ extern "C" {
 typedef void (*qk_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const uint8_t* a,
                                    size_t a_stride, const void* w, int32_t* c, size_t c_stride);
 
+/* Weight packing for a GEMM kernel (kernels/pack.h has the generic layout above; an ISA may bring
+ * its own, e.g. weights widened to int16, as long as its kernel reads it).
+ * block_size: bytes of one NR-column block for depth k (false on size_t overflow).
+ * pack: n output channels of one group, w in OIHW order [n][cg][kh][kw], K order (kh, kw, c);
+ *       colterm[n] int32 column terms; writes ceil(n / nr) blocks, padding zeroed. */
+typedef bool (*qk_packed_block_size_fn)(size_t k, size_t nr, size_t kr, size_t* bytes);
+typedef void (*qk_pack_weights_fn)(size_t n, size_t cg, size_t kh, size_t kw, size_t nr,
+                                   size_t kr, const int8_t* w, const int32_t* colterm,
+                                   void* packed);
+
 typedef struct qk_gemm_config {
   qk_gemm_ukernel_fn fn;
   const char* name; /* "qk_gemm_u8s8_4x8c4__generic" */
   uint32_t mr, nr, kr;
+  qk_packed_block_size_fn packed_block_size;
+  qk_pack_weights_fn pack;
 } qk_gemm_config;
 
 /* ---------------------------------------------------------------------------------------------

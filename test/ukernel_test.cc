@@ -71,10 +71,10 @@ class GemmTester {
     for (auto& v : colterm) v = i32(rng_);
 
     size_t block_bytes = 0;
-    EXPECT_TRUE(qk_packed_block_size(k, g_.nr, g_.kr, &block_bytes));
+    EXPECT_TRUE(g_.packed_block_size(k, g_.nr, g_.kr, &block_bytes));
     std::vector<uint8_t> packed((n + g_.nr - 1) / g_.nr * block_bytes + 64);
     // Weights in the (kh, kw, c) order with kh = kw = 1 are plain [n][k].
-    qk_pack_gemm_weights(n, k, 1, 1, g_.nr, g_.kr, w.data(), colterm.data(), packed.data());
+    g_.pack(n, k, 1, 1, g_.nr, g_.kr, w.data(), colterm.data(), packed.data());
 
     const int32_t guard = 0x5A5A5A5A;
     std::vector<int32_t> c((mr - 1) * c_stride + n + 1, guard);
