@@ -26,6 +26,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__generic, "qk_requant_gemmlowp__generic"},
         },
     .im2col = qk_im2col_u8__generic,
+    .dwconv = {qk_dwconv_u8s8_c16__generic, "qk_dwconv_u8s8_c16__generic", 16},
     .im2col_tile_bytes = 64 * 1024,
     .max_tile_pixels = 512,
     .weight_block_bytes = 256 * 1024,

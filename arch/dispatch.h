@@ -28,6 +28,7 @@ typedef struct qk_isa_config {
   qk_gemm_config gemm;
   qk_requant_config requant[QK_REQUANT_KIND_COUNT];
   qk_im2col_fn im2col;
+  qk_dwconv_config dwconv; /* optional: {NULL} means the generic depthwise kernel */
   /* Tiling of the conv2d loop nest, chosen per ISA by measurement (docs/design.md):
    * im2col_tile_bytes: budget of one im2col tile (output pixels x K bytes), kept in L2;
    * max_tile_pixels:   cap on the pixels of a tile whatever the budget allows;

@@ -9,7 +9,11 @@
  * the per-column part -zx·Σw + K·zx·zw (plus the int32 bias of the modes that have one) is folded
  * into colterm at create; the per-row part -zw·Σa is only needed with nonzero weight zero points
  * and is applied to the int32 tile before requantization. All of it is modulo 2^32, as in the
- * frameworks. Padding taps hold x_zp', so they contribute 0 like the frameworks' padding. */
+ * frameworks. Padding taps hold x_zp', so they contribute 0 like the frameworks' padding.
+ *
+ * Depthwise convolutions (one input and one output channel per group) without weight zero points
+ * take a direct path instead: an indirection buffer of tap pointers per output pixel and a
+ * depthwise microkernel that vectorizes over channels, then the same requantization. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,10 @@ struct qk_conv2d {
   size_t input_pixel_stride, output_pixel_stride;
 
   size_t k;              /* GEMM depth: KH * KW * C/G */
+  bool depthwise;        /* direct depthwise path (see the top comment) */
+  qk_dwconv_config dw;   /* its kernel: the ISA's, or the generic one */
+  size_t dw_pixels;      /* output pixels per depthwise kernel call */
+  size_t indirection_bytes, zero_row_bytes;
   bool direct;           /* 1x1, stride 1, no padding, u8: the input is the GEMM's A operand */
   size_t row_stride;     /* bytes per im2col row */
   size_t tile_pixels;    /* output pixels per im2col tile (multiple of MR) */
@@ -109,7 +117,50 @@ static void column_terms(const qk_conv2d* op, size_t group, const int8_t* weight
   }
 }
 
+/* Accumulator budget of one depthwise call: pixels x channels int32 stay in L1. */
+#define QK_DWCONV_ACC_BYTES (16 * 1024)
+#define QK_DWCONV_MAX_PIXELS 64
+
+static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
+  op->dw = op->isa->dwconv.fn ? op->isa->dwconv : qk_isa_config_generic.dwconv;
+  const size_t c = op->input_channels, taps = op->kernel_height * op->kernel_width;
+  op->dw_pixels = qk_min_size(qk_max_size(QK_DWCONV_ACC_BYTES / (c * sizeof(int32_t)), 1),
+                              QK_DWCONV_MAX_PIXELS);
+  size_t packed_bytes, acc, ind;
+  if (!qk_packed_dwconv_size(c, taps, op->dw.cb, &packed_bytes) ||
+      !qk_mul_size(op->dw_pixels * sizeof(int32_t), c, &acc) ||
+      !qk_mul_size(op->dw_pixels * sizeof(void*), taps, &ind) || acc > SIZE_MAX / 2 ||
+      ind > SIZE_MAX / 4) {
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "conv2d: depthwise kernel or channel count too large");
+  }
+  op->acc_bytes = qk_round_up(acc, 64);
+  op->indirection_bytes = qk_round_up(ind, 64);
+  op->zero_row_bytes = qk_round_up(c, 64);
+  op->workspace_bytes = op->acc_bytes + op->indirection_bytes + op->zero_row_bytes;
+
+  op->packed = qk_aligned_alloc(64, packed_bytes);
+  int32_t* terms = malloc(c * sizeof(int32_t));
+  if (op->packed == NULL || terms == NULL) {
+    free(terms);
+    return qk_fail(QK_ERROR_OUT_OF_MEMORY, "conv2d: cannot allocate %zu bytes of packed weights",
+                   packed_bytes);
+  }
+  /* colterm = int_bias - zx·Σw (no weight zero point on this path), modulo 2^32 */
+  const uint32_t zx = (uint32_t)op->q.input_zero_point_u8;
+  for (size_t ch = 0; ch < c; ch++) {
+    uint32_t sum = 0;
+    for (size_t t = 0; t < taps; t++) sum += (uint32_t)(int32_t)weights[ch * taps + t];
+    terms[ch] = (int32_t)((uint32_t)op->q.int_bias[ch] - zx * sum);
+  }
+  qk_pack_dwconv_weights(c, taps, op->dw.cb, weights, terms, op->packed);
+  free(terms);
+  return QK_SUCCESS;
+}
+
 static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
+  op->depthwise = op->group_input_channels == 1 && op->group_output_channels == 1 &&
+                  !op->q.has_weight_zero_point;
+  if (op->depthwise) return plan_and_pack_depthwise(op, weights);
   const qk_gemm_config* g = &op->isa->gemm;
   op->k = op->kernel_height * op->kernel_width * op->group_input_channels;
   op->direct = op->kernel_height == 1 && op->kernel_width == 1 && op->stride_height == 1 &&
@@ -224,8 +275,9 @@ qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
       .min = op->q.output_min,
       .max = op->q.output_max,
   };
-  snprintf(op->ukernels, sizeof(op->ukernels), "%s + %s%s", isa->gemm.name,
-           isa->requant[op->q.kind].name, op->direct ? " (1x1 direct)" : "");
+  snprintf(op->ukernels, sizeof(op->ukernels), "%s + %s%s",
+           op->depthwise ? op->dw.name : isa->gemm.name, isa->requant[op->q.kind].name,
+           op->direct ? " (1x1 direct)" : "");
   if (qk_verbose_enabled()) {
     char what[512];
     describe(op, what, sizeof(what));
@@ -307,7 +359,6 @@ typedef struct run_context {
   const qk_conv2d* op;
   const uint8_t* image;   /* input of the current image */
   uint8_t* output_image;  /* output of the current image */
-  size_t output_width;
   uint8_t* im2col;
   int32_t* acc;
   int32_t* rowsum;
@@ -347,6 +398,36 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
       op->requant(mr, nc, ctx->acc, nc, out, op->output_pixel_stride, &op->requant_params,
                   channel);
     }
+  }
+}
+
+/* Depthwise: for each block of output pixels, the tap pointers, the kernel, the requantization. */
+static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t out_pixels,
+                          const uint8_t* image, uint8_t* output_image, uint8_t* workspace) {
+  int32_t* acc = (int32_t*)(void*)workspace;
+  const uint8_t** indirection = (const uint8_t**)(void*)(workspace + op->acc_bytes);
+  const uint8_t* zero_row = workspace + op->acc_bytes + op->indirection_bytes;
+  const size_t taps = op->kernel_height * op->kernel_width, c = op->input_channels;
+  for (size_t p0 = 0; p0 < out_pixels; p0 += op->dw_pixels) {
+    const size_t pixels = qk_min_size(op->dw_pixels, out_pixels - p0);
+    for (size_t p = 0; p < pixels; p++) {
+      const size_t oy = (p0 + p) / geo->output_width, ox = (p0 + p) % geo->output_width;
+      for (size_t kh = 0; kh < op->kernel_height; kh++) {
+        const size_t iy = oy * op->stride_height + kh * op->dilation_height; /* + padding_top */
+        for (size_t kw = 0; kw < op->kernel_width; kw++) {
+          const size_t ix = ox * op->stride_width + kw * op->dilation_width; /* + padding_left */
+          const bool inside = iy >= op->padding_top && iy - op->padding_top < geo->input_height &&
+                              ix >= op->padding_left && ix - op->padding_left < geo->input_width;
+          indirection[p * taps + kh * op->kernel_width + kw] =
+              inside ? image + ((iy - op->padding_top) * geo->input_width +
+                                (ix - op->padding_left)) * op->input_pixel_stride
+                     : zero_row;
+        }
+      }
+    }
+    op->dw.fn(c, pixels, taps, indirection, op->q.input_xor_mask, op->packed, acc, c);
+    op->requant(pixels, c, acc, c, output_image + p0 * op->output_pixel_stride,
+                op->output_pixel_stride, &op->requant_params, 0);
   }
 }
 
@@ -402,14 +483,22 @@ qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t
   uint8_t* ws = (uint8_t*)workspace;
   run_context ctx = {
       .op = op,
-      .output_width = ow,
       .im2col = ws,
       .acc = (int32_t*)(void*)(ws + op->im2col_bytes),
       .rowsum = (int32_t*)(void*)(ws + op->im2col_bytes + op->acc_bytes),
   };
+  if (op->depthwise) {
+    /* The padding row holds the raw zero point: the kernel's XOR turns it into x_zp'. */
+    memset(ws + op->acc_bytes + op->indirection_bytes,
+           (uint8_t)op->q.input_zero_point_u8 ^ op->q.input_xor_mask, op->input_channels);
+  }
   for (size_t n = 0; n < batch; n++) {
     ctx.image = (const uint8_t*)input + n * in_pixels * op->input_pixel_stride;
     ctx.output_image = (uint8_t*)output + n * out_pixels * op->output_pixel_stride;
+    if (op->depthwise) {
+      run_depthwise(op, &geo, out_pixels, ctx.image, ctx.output_image, ws);
+      continue;
+    }
     for (size_t p0 = 0; p0 < out_pixels; p0 += op->tile_pixels) {
       const size_t rows = qk_min_size(op->tile_pixels, out_pixels - p0);
       for (size_t group = 0; group < op->groups; group++) {

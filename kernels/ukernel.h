@@ -115,6 +115,29 @@ typedef struct qk_im2col_geometry {
 typedef void (*qk_im2col_fn)(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
                              size_t rows, uint8_t* out, size_t row_stride);
 
+/* ---------------------------------------------------------------------------------------------
+ * Depthwise convolution (groups = input channels = output channels), direct: no im2col.
+ *
+ *   acc[p][c] = colterm[c] + Σ_{t < taps} (input[p * taps + t][c] ^ xor_mask) * w[t][c]
+ *   for p < pixels, c < channels (int32, wrapping modulo 2^32).
+ *
+ * input: pixels * taps pointers (an indirection buffer), each to `channels` bytes: the tap's input
+ *        pixel, or a row holding the raw input zero point for taps in the padding. The kernel
+ *        reads exactly `channels` bytes through each pointer (they point into the user's tensor).
+ * w: packed per block of CB channels: int32 colterm[CB]; int8 w[taps][CB] (channels past
+ *    `channels` zero). qk_pack_dwconv_weights (kernels/pack.h).
+ * acc: row p at acc + p * acc_stride int32 elements; only the first `channels` are written.
+ * ------------------------------------------------------------------------------------------- */
+typedef void (*qk_dwconv_ukernel_fn)(size_t channels, size_t pixels, size_t taps,
+                                     const uint8_t* const* input, uint8_t xor_mask,
+                                     const void* w, int32_t* acc, size_t acc_stride);
+
+typedef struct qk_dwconv_config {
+  qk_dwconv_ukernel_fn fn; /* NULL: the ISA uses the generic depthwise kernel */
+  const char* name;
+  uint32_t cb;             /* channel block of the packed weights */
+} qk_dwconv_config;
+
 /* ---- the generic (portable C) kernels ---- */
 #define QK_DECLARE_GEMM(name)                                                                 \
   QK_INTERNAL void name(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride, \
@@ -129,6 +152,9 @@ QK_DECLARE_REQUANT(qk_requant_fp32_cvt__generic);
 QK_DECLARE_REQUANT(qk_requant_fp32_sat__generic);
 QK_DECLARE_REQUANT(qk_requant_fp32_fzp__generic);
 QK_DECLARE_REQUANT(qk_requant_gemmlowp__generic);
+QK_INTERNAL void qk_dwconv_u8s8_c16__generic(size_t channels, size_t pixels, size_t taps,
+                                             const uint8_t* const* input, uint8_t xor_mask,
+                                             const void* w, int32_t* acc, size_t acc_stride);
 QK_INTERNAL void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image,
                                        size_t p0, size_t rows, uint8_t* out, size_t row_stride);
 

@@ -137,6 +137,64 @@ TEST_P(GemmUkernelTest, LargeKAndExtremesNoSaturation) {
 INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
 
 // ---------------------------------------------------------------------------------------------
+// Depthwise: every ISA's kernel (the generic one for ISAs without their own) against a plain
+// int64 sum, over channel tails (1..3*CB+1), several tap counts, padding rows, XOR and extremes.
+// ---------------------------------------------------------------------------------------------
+class DwconvUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
+
+TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
+  size_t count = 0;
+  const qk_dwconv_config dw =
+      GetParam()->dwconv.fn ? GetParam()->dwconv : qk_isa_compiled(&count)[0]->dwconv;
+  std::mt19937 rng(11);
+  size_t runs = 0;
+  for (size_t taps : {size_t{1}, size_t{4}, size_t{9}, size_t{25}}) {
+    for (size_t channels = 1; channels <= 3 * dw.cb + 1; channels++) {
+      const size_t pixels = 1 + rng() % 5;
+      const uint8_t xor_mask = (rng() & 1) ? 0x80 : 0;
+      const bool extreme = rng() % 4 == 0;
+      // Each tap row is its own exactly-sized allocation so ASan catches an over-read.
+      std::vector<std::vector<uint8_t>> rows(pixels * taps, std::vector<uint8_t>(channels));
+      std::vector<const uint8_t*> input;
+      for (auto& r : rows) {
+        for (auto& v : r) v = static_cast<uint8_t>(extreme ? (xor_mask ? 0x7F : 0xFF) : rng());
+        input.push_back(r.data());
+      }
+      std::vector<int8_t> w(channels * taps);
+      for (auto& v : w) v = static_cast<int8_t>(extreme ? -128 : static_cast<int>(rng() % 256) - 128);
+      std::vector<int32_t> colterm(channels);
+      for (auto& v : colterm) v = static_cast<int32_t>(rng());
+      size_t bytes = 0;
+      ASSERT_TRUE(qk_packed_dwconv_size(channels, taps, dw.cb, &bytes));
+      std::vector<uint8_t> packed(bytes);
+      qk_pack_dwconv_weights(channels, taps, dw.cb, w.data(), colterm.data(), packed.data());
+      const size_t stride = channels + rng() % 3;
+      const int32_t guard = 0x3C3C3C3C;
+      std::vector<int32_t> acc((pixels - 1) * stride + channels, guard);
+      dw.fn(channels, pixels, taps, input.data(), xor_mask, packed.data(), acc.data(), stride);
+      for (size_t p = 0; p < pixels; p++) {
+        for (size_t c = 0; c < stride && p * stride + c < acc.size(); c++) {
+          int32_t want = guard;
+          if (c < channels) {
+            int64_t s = colterm[c];
+            for (size_t t = 0; t < taps; t++) {
+              s += int64_t{static_cast<uint8_t>(input[p * taps + t][c] ^ xor_mask)} * w[c * taps + t];
+            }
+            want = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s)));
+          }
+          ASSERT_EQ(acc[p * stride + c], want) << dw.name << " taps=" << taps << " channels="
+                                               << channels << " pixel " << p << " channel " << c;
+        }
+      }
+      runs++;
+    }
+  }
+  std::printf("[ ukernel  ] %s (for %s): %zu shapes bit-exact\n", dw.name, GetParam()->name, runs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, DwconvUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+
+// ---------------------------------------------------------------------------------------------
 // Requantization: every ISA's kernel of each family against the generic one.
 // ---------------------------------------------------------------------------------------------
 struct RequantCase {
