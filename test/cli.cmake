@@ -1,0 +1,41 @@
+# Tests of the qk command-line tool, included from test/CMakeLists.txt:
+#   npy_test  unit tests of the strict .npy reader/writer (tools/cli/npy.c)
+#   cli_test  runs the real `qk` binary in a temporary directory and compares its outputs with the
+#             library API called on the same data.
+# cli_test finds qk through the environment variable QK_CLI: the command words to run it, i.e. the
+# cross-compiling emulator's words (e.g. "qemu-aarch64 -L /") followed by the path of qk. It also
+# accepts --qk="<words>" on its own command line.
+if(NOT TARGET qk_cli OR NOT TARGET qk_npy)
+  message(STATUS "qk: CLI tests skipped (QK_BUILD_CLI=OFF)")
+  return()
+endif()
+if(NOT TARGET GTest::gtest)
+  find_package(GTest REQUIRED)
+endif()
+
+if(NOT DEFINED QK_TEST_TIMEOUT)
+  set(QK_TEST_TIMEOUT 600)
+endif()
+
+add_executable(npy_test ${CMAKE_CURRENT_LIST_DIR}/npy_test.cc)
+target_link_libraries(npy_test PRIVATE qk_npy GTest::gtest_main)
+target_compile_options(npy_test PRIVATE -Wall -Wextra)
+add_test(NAME npy_test COMMAND npy_test)
+set_tests_properties(npy_test PROPERTIES TIMEOUT ${QK_TEST_TIMEOUT})
+
+# cli_test has its own main (it reads --qk=...), so it links gtest, not gtest_main.
+add_executable(cli_test ${CMAKE_CURRENT_LIST_DIR}/cli_test.cc)
+target_link_libraries(cli_test PRIVATE qk_static qk_npy GTest::gtest)
+target_compile_options(cli_test PRIVATE -Wall -Wextra)
+# The test runs the binary, so building the test must build the binary.
+add_dependencies(cli_test qk_cli)
+add_test(NAME cli_test COMMAND cli_test)
+
+set(QK_CLI_COMMAND "$<TARGET_FILE:qk_cli>")
+if(CMAKE_CROSSCOMPILING_EMULATOR)
+  list(JOIN CMAKE_CROSSCOMPILING_EMULATOR " " _qk_cli_emulator)
+  set(QK_CLI_COMMAND "${_qk_cli_emulator} ${QK_CLI_COMMAND}")
+endif()
+# Each case starts qk as a new process (about 100 of them): slow under an emulator.
+set_tests_properties(cli_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
+  TIMEOUT ${QK_TEST_TIMEOUT})
