@@ -63,8 +63,8 @@ static const char* const k_known_names[QK_ISA_COUNT] = {
 /* ---- the selection: an immutable record swapped atomically ---- */
 typedef struct selection {
   const qk_isa_config* isa; /* NULL: unusable QK_ISA, see error */
-  const char* reason;
-  char error[256];
+  char reason[64];  /* "best ISA this CPU supports", "QK_ISA=avx2", "qk_set_isa(\"avx2\")" */
+  char error[600];
 } selection;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -105,13 +105,13 @@ static const qk_isa_config* resolve(const char* name, char* error, size_t error_
   }
   if (error == NULL) return NULL;
   if (isa != NULL) {
-    snprintf(error, error_size, "ISA '%s' is compiled in but this CPU (%s; features: %s) cannot "
+    snprintf(error, error_size, "ISA '%.40s' is compiled in but this CPU (%s; features: %s) cannot "
              "run it", name, cpu->name, cpu->feature_list[0] ? cpu->feature_list : "none");
   } else if (is_known_name(name)) {
-    snprintf(error, error_size, "ISA '%s' is not compiled into this build of qk (compiled: %s)",
+    snprintf(error, error_size, "ISA '%.40s' is not compiled into this build of qk (compiled: %s)",
              name, qk_compiled_isas());
   } else {
-    snprintf(error, error_size, "unknown ISA '%s' (known: generic avx2 avxvnni avx512vnni neon "
+    snprintf(error, error_size, "unknown ISA '%.40s' (known: generic avx2 avxvnni avx512vnni neon "
              "neondot i8mm)", name);
   }
   return NULL;
@@ -119,20 +119,21 @@ static const qk_isa_config* resolve(const char* name, char* error, size_t error_
 
 static void init(void) {
   best_selection.isa = best_supported();
-  best_selection.reason = "best ISA this CPU supports";
+  snprintf(best_selection.reason, sizeof(best_selection.reason), "best ISA this CPU supports");
   for (size_t i = 0; i < k_compiled_count; i++) {
     setter_selection[k_compiled[i]->id].isa = k_compiled[i];
-    setter_selection[k_compiled[i]->id].reason = "qk_set_isa()";
+    snprintf(setter_selection[k_compiled[i]->id].reason, sizeof(best_selection.reason),
+             "qk_set_isa(\"%s\")", k_compiled[i]->name);
   }
   const char* env = getenv("QK_ISA");
   if (env == NULL || env[0] == '\0') {
     atomic_store(&current, &best_selection);
     return;
   }
-  char error[200];
+  char error[512];
   env_selection.isa = resolve(env, error, sizeof(error));
-  env_selection.reason = "QK_ISA environment variable";
-  snprintf(env_selection.error, sizeof(env_selection.error), "QK_ISA=%s: %s", env, error);
+  snprintf(env_selection.reason, sizeof(env_selection.reason), "QK_ISA=%.40s", env);
+  snprintf(env_selection.error, sizeof(env_selection.error), "QK_ISA=%.40s: %s", env, error);
   atomic_store(&current, &env_selection);
 }
 
@@ -177,7 +178,7 @@ qk_status qk_set_isa(const char* name) {
     atomic_store(&current, &best_selection);
     return QK_SUCCESS;
   }
-  char error[200];
+  char error[512];
   const qk_isa_config* isa = resolve(name, error, sizeof(error));
   if (isa == NULL) return qk_fail(QK_ERROR_UNSUPPORTED_ISA, "qk_set_isa: %s", error);
   atomic_store(&current, &setter_selection[isa->id]);

@@ -136,7 +136,8 @@ QK_API const char* qk_compiled_isas(void);
 QK_API const char* qk_cpu_name(void);
 /* Space-separated list of the detected CPU features qk cares about ("avx2 avx512f avx512vnni"). */
 QK_API const char* qk_cpu_features(void);
-/* Why the current ISA was selected: "best supported", "QK_ISA=avx2", "qk_set_isa(\"avx2\")". */
+/* Why the current ISA was selected: "best ISA this CPU supports", "QK_ISA=avx2",
+ * "qk_set_isa(\"avx2\")"; when QK_ISA names an unusable ISA, the error message. */
 QK_API const char* qk_isa_reason(void);
 
 /* ---------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ TEST(Api, IsaSelection) {
 
   EXPECT_EQ(qk_set_isa("generic"), QK_SUCCESS);
   EXPECT_STREQ(qk_get_isa(), "generic");
-  EXPECT_STREQ(qk_isa_reason(), "qk_set_isa()");
+  EXPECT_STREQ(qk_isa_reason(), "qk_set_isa(\"generic\")");
 
   EXPECT_EQ(qk_set_isa("avx9000"), QK_ERROR_UNSUPPORTED_ISA);
   EXPECT_THAT(qk_last_error(), HasSubstr("unknown ISA 'avx9000'"));

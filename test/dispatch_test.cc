@@ -67,8 +67,8 @@ TEST(Dispatch, QkIsaEnvironment) {
   } else {
     EXPECT_EQ(qk_get_isa(), BestSupported());
   }
-  EXPECT_STREQ(qk_isa_reason(), env && *env ? "QK_ISA environment variable"
-                                            : "best ISA this CPU supports");
+  EXPECT_EQ(std::string(qk_isa_reason()),
+            env && *env ? "QK_ISA=" + std::string(env) : "best ISA this CPU supports");
   EXPECT_EQ(CreateSmallConv(), QK_SUCCESS) << qk_last_error();
 }
 

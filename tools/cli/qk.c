@@ -115,7 +115,8 @@ static bool starts_like_number(const char* text) {
   return text[0] != '\0' && text[0] != ' ' && text[0] != '\t' && text[0] != '\n';
 }
 
-/* A scale: float32 from its decimal (or hex) text, as the frameworks store it; positive, finite. */
+/* A scale: float32 from its decimal (or hex) text, as the frameworks store it; positive, finite.
+ * qk never calls setlocale, so the decimal point is '.' whatever the environment's locale. */
 static int parse_scale(const char* option, const char* text, float* out, failure* f) {
   char* end;
   errno = 0;
