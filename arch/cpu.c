@@ -68,9 +68,14 @@ static void detect(void) {
       cpu.features |= QK_CPU_AVX512VNNI;
     }
     cpu.features |= detect_x86_supplement();
+    /* The list names what the ISA choice depends on, in the order of the ISAs. */
+    if (cpu.features & QK_CPU_AVX2) append(list, size, "avx2");
+    if (cpu.features & QK_CPU_AVXVNNI) append(list, size, "avxvnni");
     if (cpuinfo_has_x86_avx512f()) append(list, size, "avx512f");
     if (cpuinfo_has_x86_avx512bw()) append(list, size, "avx512bw");
     if (cpuinfo_has_x86_avx512vl()) append(list, size, "avx512vl");
+    if (cpuinfo_has_x86_avx512vnni()) append(list, size, "avx512vnni");
+    if (cpu.features & QK_CPU_AMX_INT8) append(list, size, "amx-int8");
   }
 #elif defined(__aarch64__)
   if (cpu.cpuinfo_ok) {
@@ -79,17 +84,10 @@ static void detect(void) {
   }
   /* cpuinfo 2022 has no i8mm query; the kernel's hwcaps are authoritative (also under qemu). */
   if (getauxval(AT_HWCAP2) & HWCAP2_I8MM) cpu.features |= QK_CPU_I8MM;
+  if (cpu.features & QK_CPU_NEON) append(list, size, "neon");
+  if (cpu.features & QK_CPU_NEONDOT) append(list, size, "dotprod");
+  if (cpu.features & QK_CPU_I8MM) append(list, size, "i8mm");
 #endif
-  static const struct {
-    uint32_t bit;
-    const char* name;
-  } names[] = {{QK_CPU_AVX2, "avx2"},       {QK_CPU_AVX512VNNI, "avx512vnni"},
-               {QK_CPU_AVXVNNI, "avxvnni"}, {QK_CPU_AMX_INT8, "amx-int8"},
-               {QK_CPU_NEON, "neon"},       {QK_CPU_NEONDOT, "dotprod"},
-               {QK_CPU_I8MM, "i8mm"}};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    if (cpu.features & names[i].bit) append(list, size, names[i].name);
-  }
   if (!cpu.cpuinfo_ok) append(list, size, "(cpuinfo failed: optional ISAs disabled)");
 }
 
