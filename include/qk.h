@@ -141,6 +141,18 @@ QK_API const char* qk_cpu_features(void);
 QK_API const char* qk_isa_reason(void);
 
 /* ---------------------------------------------------------------------------------------------
+ * Thread pool. Operators never start threads by themselves: pass a pool to the *_threaded run
+ * functions.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct qk_threadpool qk_threadpool;
+/* threads: 0 = one per logical processor; 1 = no extra thread (work runs on the caller's). */
+QK_API qk_status qk_threadpool_create(size_t threads, qk_threadpool** threadpool);
+/* Threads that share the work (1 for NULL). */
+QK_API size_t qk_threadpool_threads(const qk_threadpool* threadpool);
+/* Stops the threads and frees the pool. NULL is accepted. */
+QK_API void qk_threadpool_delete(qk_threadpool* threadpool);
+
+/* ---------------------------------------------------------------------------------------------
  * quantize / dequantize
  *
  * The tensor is viewed as [outer][channels][inner] (for a per-channel axis a, `channels` is the
@@ -249,6 +261,14 @@ QK_API size_t qk_conv2d_workspace_size(const qk_conv2d* op);
  * bounded amount itself and frees it before returning. Input and output must not overlap. */
 QK_API qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t width,
                                const void* input, void* output, void* workspace);
+
+/* Runs the convolution split over the threads of a pool (NULL: the caller's thread only, exactly
+ * like qk_conv2d_run). workspace: NULL, or qk_conv2d_workspace_size(op) *
+ * qk_threadpool_threads(threadpool) bytes aligned to 64 (one slice per thread). The output is the
+ * same bytes whatever the number of threads. One pool may serve one run at a time. */
+QK_API qk_status qk_conv2d_run_threaded(const qk_conv2d* op, size_t batch, size_t height,
+                                        size_t width, const void* input, void* output,
+                                        void* workspace, struct qk_threadpool* threadpool);
 
 /* Frees the operator. NULL is accepted. */
 QK_API void qk_conv2d_delete(qk_conv2d* op);

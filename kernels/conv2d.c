@@ -21,6 +21,7 @@
 #include "arch/dispatch.h"
 #include "kernels/numerics.h"
 #include "kernels/pack.h"
+#include "kernels/threadpool.h"
 #include "kernels/verbose.h"
 
 struct qk_conv2d {
@@ -401,15 +402,17 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
   }
 }
 
-/* Depthwise: for each block of output pixels, the tap pointers, the kernel, the requantization. */
-static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t out_pixels,
-                          const uint8_t* image, uint8_t* output_image, uint8_t* workspace) {
+/* Depthwise, output pixels [p_begin, p_end) of one image: for each block of dw_pixels, the tap
+ * pointers, the kernel, the requantization. */
+static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t p_begin,
+                          size_t p_end, const uint8_t* image, uint8_t* output_image,
+                          uint8_t* workspace) {
   int32_t* acc = (int32_t*)(void*)workspace;
   const uint8_t** indirection = (const uint8_t**)(void*)(workspace + op->acc_bytes);
   const uint8_t* zero_row = workspace + op->acc_bytes + op->indirection_bytes;
   const size_t taps = op->kernel_height * op->kernel_width, c = op->input_channels;
-  for (size_t p0 = 0; p0 < out_pixels; p0 += op->dw_pixels) {
-    const size_t pixels = qk_min_size(op->dw_pixels, out_pixels - p0);
+  for (size_t p0 = p_begin; p0 < p_end; p0 += op->dw_pixels) {
+    const size_t pixels = qk_min_size(op->dw_pixels, p_end - p0);
     for (size_t p = 0; p < pixels; p++) {
       const size_t oy = (p0 + p) / geo->output_width, ox = (p0 + p) % geo->output_width;
       for (size_t kh = 0; kh < op->kernel_height; kh++) {
@@ -431,56 +434,23 @@ static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, si
   }
 }
 
-qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t width,
-                        const void* input, void* output, void* workspace) {
-  const double t0 = qk_verbose_enabled() ? qk_now_seconds() : 0.0;
-  if (op == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_run: op is NULL");
-  size_t oh, ow;
-  qk_status status = qk_conv2d_output_size(op, height, width, &oh, &ow);
-  if (status != QK_SUCCESS) return status;
-  if (batch == 0) return QK_SUCCESS;
-  if (input == NULL || output == NULL) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_run: input or output is NULL");
-  }
-  size_t in_pixels, out_pixels, in_bytes, out_bytes;
-  if (!qk_mul_size(height, width, &in_pixels) || !qk_mul_size(oh, ow, &out_pixels) ||
-      !qk_mul_size(in_pixels, op->input_pixel_stride, &in_bytes) ||
-      !qk_mul_size(in_bytes, batch, &in_bytes) ||
-      !qk_mul_size(out_pixels, op->output_pixel_stride, &out_bytes) ||
-      !qk_mul_size(out_bytes, batch, &out_bytes)) {
-    return qk_fail(QK_ERROR_SIZE_OVERFLOW,
-                   "qk_conv2d_run: %zu images of %zux%zu exceed the address space", batch, height,
-                   width);
-  }
-  void* owned = NULL;
-  if (workspace == NULL) {
-    workspace = owned = qk_aligned_alloc(64, op->workspace_bytes);
-    if (owned == NULL) {
-      return qk_fail(QK_ERROR_OUT_OF_MEMORY, "qk_conv2d_run: cannot allocate %zu bytes of "
-                     "workspace", op->workspace_bytes);
-    }
-  } else if ((uintptr_t)workspace % 64 != 0) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_run: workspace is not 64-byte aligned");
-  }
+/* A run is cut into units of `tile` output pixels of one image; thread t of T takes the units
+ * [t·U/T, (t+1)·U/T) and the t-th workspace slice. Static ranges need no thread id from the pool,
+ * and the tiles of a convolution cost the same, so there is little to balance. */
+typedef struct run_plan {
+  const qk_conv2d* op;
+  qk_im2col_geometry geo;
+  const uint8_t* input;
+  uint8_t* output;
+  size_t in_pixels, out_pixels;
+  size_t tile, tiles_per_image, units, threads;
+  uint8_t* workspace; /* threads slices of op->workspace_bytes */
+} run_plan;
 
-  const qk_im2col_geometry geo = {
-      .input_height = height,
-      .input_width = width,
-      .input_pixel_stride = op->input_pixel_stride,
-      .group_channels = op->group_input_channels,
-      .output_width = ow,
-      .kernel_height = op->kernel_height,
-      .kernel_width = op->kernel_width,
-      .stride_height = op->stride_height,
-      .stride_width = op->stride_width,
-      .dilation_height = op->dilation_height,
-      .dilation_width = op->dilation_width,
-      .padding_top = op->padding_top,
-      .padding_left = op->padding_left,
-      .pad_value = (uint8_t)op->q.input_zero_point_u8,
-      .xor_mask = op->q.input_xor_mask,
-  };
-  uint8_t* ws = (uint8_t*)workspace;
+static void run_thread(void* context, size_t t) {
+  const run_plan* plan = (const run_plan*)context;
+  const qk_conv2d* op = plan->op;
+  uint8_t* ws = plan->workspace + t * op->workspace_bytes;
   run_context ctx = {
       .op = op,
       .im2col = ws,
@@ -492,29 +462,122 @@ qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t
     memset(ws + op->acc_bytes + op->indirection_bytes,
            (uint8_t)op->q.input_zero_point_u8 ^ op->q.input_xor_mask, op->input_channels);
   }
-  for (size_t n = 0; n < batch; n++) {
-    ctx.image = (const uint8_t*)input + n * in_pixels * op->input_pixel_stride;
-    ctx.output_image = (uint8_t*)output + n * out_pixels * op->output_pixel_stride;
+  const size_t u_end = (t + 1) * plan->units / plan->threads;
+  for (size_t u = t * plan->units / plan->threads; u < u_end; u++) {
+    const size_t n = u / plan->tiles_per_image;
+    const size_t p0 = u % plan->tiles_per_image * plan->tile;
+    const size_t rows = qk_min_size(plan->tile, plan->out_pixels - p0);
+    ctx.image = plan->input + n * plan->in_pixels * op->input_pixel_stride;
+    ctx.output_image = plan->output + n * plan->out_pixels * op->output_pixel_stride;
     if (op->depthwise) {
-      run_depthwise(op, &geo, out_pixels, ctx.image, ctx.output_image, ws);
+      run_depthwise(op, &plan->geo, p0, p0 + rows, ctx.image, ctx.output_image, ws);
       continue;
     }
-    for (size_t p0 = 0; p0 < out_pixels; p0 += op->tile_pixels) {
-      const size_t rows = qk_min_size(op->tile_pixels, out_pixels - p0);
-      for (size_t group = 0; group < op->groups; group++) {
-        qk_im2col_geometry g = geo;
-        g.group_offset = group * op->group_input_channels;
-        run_tile_group(&ctx, &g, p0, rows, group);
-      }
+    for (size_t group = 0; group < op->groups; group++) {
+      qk_im2col_geometry g = plan->geo;
+      g.group_offset = group * op->group_input_channels;
+      run_tile_group(&ctx, &g, p0, rows, group);
     }
   }
+}
+
+/* Output pixels per unit: the operator's tile, made smaller when there would be fewer units than
+ * threads (small images), never below one GEMM row block. */
+static size_t unit_pixels(const qk_conv2d* op, size_t batch, size_t out_pixels, size_t threads) {
+  const size_t granule = op->depthwise ? 1 : op->isa->gemm.mr;
+  size_t tile = op->depthwise ? op->dw_pixels * 4 : op->tile_pixels;
+  if (threads > 1) {
+    const size_t per_image = (threads + batch - 1) / batch;
+    const size_t even = qk_round_up((out_pixels + per_image - 1) / per_image, granule);
+    tile = qk_max_size(qk_min_size(tile, even), granule);
+  }
+  return tile;
+}
+
+static qk_status run(const char* fn, const qk_conv2d* op, size_t batch, size_t height,
+                     size_t width, const void* input, void* output, void* workspace,
+                     qk_threadpool* pool) {
+  const double t0 = qk_verbose_enabled() ? qk_now_seconds() : 0.0;
+  if (op == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: op is NULL", fn);
+  size_t oh, ow;
+  qk_status status = qk_conv2d_output_size(op, height, width, &oh, &ow);
+  if (status != QK_SUCCESS) return status;
+  if (batch == 0) return QK_SUCCESS;
+  if (input == NULL || output == NULL) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: input or output is NULL", fn);
+  }
+  const size_t threads = qk_threadpool_threads(pool);
+  size_t in_pixels, out_pixels, in_bytes, out_bytes, ws_bytes;
+  if (!qk_mul_size(height, width, &in_pixels) || !qk_mul_size(oh, ow, &out_pixels) ||
+      !qk_mul_size(in_pixels, op->input_pixel_stride, &in_bytes) ||
+      !qk_mul_size(in_bytes, batch, &in_bytes) ||
+      !qk_mul_size(out_pixels, op->output_pixel_stride, &out_bytes) ||
+      !qk_mul_size(out_bytes, batch, &out_bytes) ||
+      !qk_mul_size(op->workspace_bytes, threads, &ws_bytes)) {
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu images of %zux%zu exceed the address space",
+                   fn, batch, height, width);
+  }
+  void* owned = NULL;
+  if (workspace == NULL) {
+    workspace = owned = qk_aligned_alloc(64, ws_bytes);
+    if (owned == NULL) {
+      return qk_fail(QK_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of workspace", fn,
+                     ws_bytes);
+    }
+  } else if ((uintptr_t)workspace % 64 != 0) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: workspace is not 64-byte aligned", fn);
+  }
+
+  run_plan plan = {
+      .op = op,
+      .geo =
+          {
+              .input_height = height,
+              .input_width = width,
+              .input_pixel_stride = op->input_pixel_stride,
+              .group_channels = op->group_input_channels,
+              .output_width = ow,
+              .kernel_height = op->kernel_height,
+              .kernel_width = op->kernel_width,
+              .stride_height = op->stride_height,
+              .stride_width = op->stride_width,
+              .dilation_height = op->dilation_height,
+              .dilation_width = op->dilation_width,
+              .padding_top = op->padding_top,
+              .padding_left = op->padding_left,
+              .pad_value = (uint8_t)op->q.input_zero_point_u8,
+              .xor_mask = op->q.input_xor_mask,
+          },
+      .input = (const uint8_t*)input,
+      .output = (uint8_t*)output,
+      .in_pixels = in_pixels,
+      .out_pixels = out_pixels,
+      .threads = threads,
+      .workspace = (uint8_t*)workspace,
+  };
+  plan.tile = unit_pixels(op, batch, out_pixels, threads);
+  plan.tiles_per_image = (out_pixels + plan.tile - 1) / plan.tile;
+  plan.units = batch * plan.tiles_per_image;
+  qk_threadpool_run(pool, run_thread, &plan, threads);
   qk_aligned_free(owned);
   if (qk_verbose_enabled()) {
     qk_verbose_log("run conv2d N=%zu H=%zu W=%zu -> %zux%zu C=%zu O=%zu G=%zu numerics=%s isa=%s "
-                   "ukernels=%s time=%.3fms",
+                   "ukernels=%s threads=%zu time=%.3fms",
                    batch, height, width, oh, ow, op->input_channels, op->output_channels,
                    op->groups, qk_numerics_name(op->numerics), op->isa->name, op->ukernels,
-                   (qk_now_seconds() - t0) * 1e3);
+                   threads, (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
+}
+
+qk_status qk_conv2d_run(const qk_conv2d* op, size_t batch, size_t height, size_t width,
+                        const void* input, void* output, void* workspace) {
+  return run("qk_conv2d_run", op, batch, height, width, input, output, workspace, NULL);
+}
+
+qk_status qk_conv2d_run_threaded(const qk_conv2d* op, size_t batch, size_t height, size_t width,
+                                 const void* input, void* output, void* workspace,
+                                 qk_threadpool* threadpool) {
+  return run("qk_conv2d_run_threaded", op, batch, height, width, input, output, workspace,
+             threadpool);
 }

@@ -96,6 +96,18 @@ TEST(Api, IsaSelection) {
   EXPECT_EQ(qk_set_isa(""), QK_SUCCESS);
 }
 
+TEST(Api, Threadpool) {
+  qk_threadpool* pool = nullptr;
+  EXPECT_EQ(qk_threadpool_create(2, nullptr), QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(qk_threadpool_create(100000, &pool), QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(pool, nullptr);
+  ASSERT_EQ(qk_threadpool_create(0, &pool), QK_SUCCESS);
+  EXPECT_GE(qk_threadpool_threads(pool), 1u) << "0 = one thread per logical processor";
+  qk_threadpool_delete(pool);
+  EXPECT_EQ(qk_threadpool_threads(nullptr), 1u);
+  qk_threadpool_delete(nullptr);
+}
+
 // ---------------------------------------------------------------------------------------------
 // quantize / dequantize
 // ---------------------------------------------------------------------------------------------
@@ -447,6 +459,23 @@ TEST_F(Conv2dApi, OutputSizeAndRun) {
   // = 0.09 -> 0, + 120.
   EXPECT_EQ(y[(1 * 5 * 7 + 2 * 7 + 3) * 6 + 4], 120);
   qk_conv2d_delete(nullptr);  // accepted
+
+  // The threaded run validates the same way, and its workspace is one slice per thread.
+  qk_threadpool* pool = nullptr;
+  ASSERT_EQ(qk_threadpool_create(3, &pool), QK_SUCCESS);
+  EXPECT_EQ(qk_conv2d_run_threaded(nullptr, 2, 5, 7, x.data(), y.data(), nullptr, pool),
+            QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(qk_conv2d_run_threaded(op.get(), 2, 5, 7, x.data(), y.data(), misaligned, pool),
+            QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(qk_conv2d_run_threaded(op.get(), kHuge, 5, 7, x.data(), y.data(), nullptr, pool),
+            QK_ERROR_SIZE_OVERFLOW);
+  std::vector<uint8_t> y3(y.size());
+  void* ws3 = nullptr;
+  ASSERT_EQ(posix_memalign(&ws3, 64, 3 * qk_conv2d_workspace_size(op.get())), 0);
+  ASSERT_EQ(qk_conv2d_run_threaded(op.get(), 2, 5, 7, x.data(), y3.data(), ws3, pool), QK_SUCCESS);
+  EXPECT_EQ(y3, y);
+  free(ws3);
+  qk_threadpool_delete(pool);
 }
 
 }  // namespace

@@ -275,6 +275,42 @@ INSTANTIATE_TEST_SUITE_P(Modes, RandomConv,
                            return s;
                          });
 
+// A run split over a pool gives the same bytes as the reference, whatever the thread count, for
+// every path (GEMM, 1x1 direct, depthwise), tiny images (fewer tiles than threads) and batches.
+TEST(Conv2d, ThreadedRunsMatchTheReference) {
+  std::mt19937 rng(21);
+  std::vector<qk_threadpool*> pools;
+  for (size_t threads : {size_t{1}, size_t{2}, size_t{3}, size_t{5}}) {
+    qk_threadpool* pool = nullptr;
+    ASSERT_EQ(qk_threadpool_create(threads, &pool), QK_SUCCESS) << qk_last_error();
+    ASSERT_EQ(qk_threadpool_threads(pool), threads);
+    pools.push_back(pool);
+  }
+  for (int i = 0; i < 60; i++) {
+    const qk_numerics modes[] = {QK_NUMERICS_PYTORCH_QNNPACK, QK_NUMERICS_ONNXRUNTIME,
+                                 QK_NUMERICS_PYTORCH_ONEDNN};
+    const Config c = RandomConfig(rng, modes[i % 3], i % 4 == 0);
+    const Data d = RandomData(c);
+    const qk_conv2d_desc desc = MakeDesc(c, d);
+    qk_conv2d* raw = nullptr;
+    ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS) << Describe(c) << ": " << qk_last_error();
+    std::unique_ptr<qk_conv2d, decltype(&qk_conv2d_delete)> op(raw, qk_conv2d_delete);
+    size_t oh = 0, ow = 0;
+    ASSERT_EQ(qk_conv2d_output_size(op.get(), c.h, c.w, &oh, &ow), QK_SUCCESS);
+    const std::vector<uint8_t> want = Reference(c, d, desc, oh, ow);
+    for (qk_threadpool* pool : pools) {
+      std::vector<uint8_t> got(want.size(), 0x77);
+      ASSERT_EQ(qk_conv2d_run_threaded(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), nullptr,
+                                       pool),
+                QK_SUCCESS)
+          << qk_last_error();
+      ASSERT_EQ(got, want) << Describe(c) << " with " << qk_threadpool_threads(pool)
+                           << " threads (" << qk_conv2d_ukernels(op.get()) << ")";
+    }
+  }
+  for (qk_threadpool* pool : pools) qk_threadpool_delete(pool);
+}
+
 // The same operator run from several threads at once gives the same bytes as a single run: the
 // operator is immutable after create and each run has its own workspace.
 TEST(Conv2d, ConcurrentRunsOfOneOperator) {
