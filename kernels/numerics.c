@@ -268,14 +268,20 @@ static qk_status prepare_fbgemm(const qk_conv2d_desc* d, qk_conv_numerics* q) {
 /* PyTorch qnnpack with quint8 (QNNPACK, §2.3): bias quantized to int32 with the double product
  * sw * sx; mult = ((float)sw * (float)sx) * (1.0f / (float)so); x86 conversion. */
 static qk_status prepare_qnnpack_u8(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  /* QNNPACK's conv_utils.h picks its GEMM kernel for 1x1 stride-1 unpadded convolutions. */
+  const bool runs_as_gemm = d->kernel_height == 1 && d->kernel_width == 1 &&
+                            d->stride_height == 1 && d->stride_width == 1 && d->padding_top == 0 &&
+                            d->padding_left == 0 && d->padding_bottom == 0 &&
+                            d->padding_right == 0;
   for (size_t o = 0; o < d->output_channels; o++) {
     const double sw = weight_scale(d, o);
     q->scale[o] = (f32(sw) * f32(d->input_scale)) * (1.0f / f32(d->output_scale));
     if (d->bias_type == QK_DTYPE_F32) {
       int32_t b = quantize_bias_qint32(((const float*)d->bias)[o], sw * d->input_scale);
-      /* Observed in torch 1.13 (numerics.md §2.3): a bias saturated at INT32_MAX acts as
-       * INT32_MIN in QNNPACK's convolution. Only absurd biases (> 2^31 * sx * sw) get here. */
-      if (b == INT32_MAX) b = INT32_MIN;
+      /* Observed in torch 1.13 (docs/numerics.md): a bias saturated at INT32_MAX acts as
+       * INT32_MIN in QNNPACK's convolution kernels, but not when QNNPACK runs the convolution as
+       * a GEMM (1x1, stride 1, no padding). Only absurd biases (> 2^31 * sx * sw) get here. */
+      if (b == INT32_MAX && !runs_as_gemm) b = INT32_MIN;
       q->int_bias[o] = b;
     }
   }
@@ -325,14 +331,8 @@ static qk_status prepare_qnnpack(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   qk_status s = require_bias_type(d, mode, QK_DTYPE_F32);
   if (s != QK_SUCCESS) return s;
   if (d->input_type == QK_DTYPE_S8) return prepare_qnnpack_s8(d, q);
-  int32_t lo, hi;
-  output_bounds(d, &lo, &hi);
-  if (lo >= hi) {
-    return qk_fail(QK_ERROR_UNSUPPORTED,
-                   "conv2d: %s needs an output range with min < max, got [%d, %d] (QNNPACK "
-                   "refuses an empty range)",
-                   mode, (int)lo, (int)hi);
-  }
+  /* QNNPACK itself accepts an empty range (ReLU with output zero point 255: every output 255);
+   * only XNNPACK refuses it (torch 1.13, golden case qnnpack-0074). */
   return prepare_qnnpack_u8(d, q);
 }
 

@@ -127,8 +127,8 @@ Data RandomData(const Config& c) {
   d.sx = static_cast<float>(std::exp2(e(rng)));
   d.zx = zero_point();
   d.zo = zero_point();
-  // QNNPACK and XNNPACK refuse an empty output range (ReLU with the zero point at the top).
-  if (c.relu && c.numerics == QK_NUMERICS_PYTORCH_QNNPACK && d.zo == qmax) d.zo = qmax - 1;
+  // XNNPACK refuses an empty output range (ReLU with the zero point at the top).
+  if (c.relu && c.numerics == QK_NUMERICS_PYTORCH_QNNPACK && s8 && d.zo == qmax) d.zo = qmax - 1;
   // Output scale: multipliers mostly sensible, sometimes tiny or > 1 (overflow paths).
   const double k = double(c.c / c.groups * c.kh * c.kw);
   const double typical = d.sx * d.ws[0] * 64.0 * 64.0 * std::sqrt(k);

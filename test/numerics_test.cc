@@ -346,4 +346,43 @@ TEST(NumericsQnnpack, MultiplierDivisionForQint8ReciprocalForQuint8) {
   EXPECT_EQ(RunExample(e), (std::vector<int>{15}));
 }
 
+// torch 1.13 QNNPACK: a bias that saturates at INT32_MAX acts as INT32_MIN in its convolution
+// kernels, but stays INT32_MAX when QNNPACK runs a 1x1 stride-1 unpadded convolution as a GEMM
+// (found by tools/golden/gen_torch.py's sweep). sx = sw = 1, b = 3e9 -> saturates; acc = 0
+// (x = x_zp); so = 2^26: GEMM kind v = 2^31 * 2^-26 = 32 -> 132 with zp 100; convolution kind
+// v = -2^31 * 2^-26 = -32 -> 68.
+TEST(NumericsQnnpack, SaturatedBiasDependsOnTheKernelQnnpackPicks) {
+  for (int padded = 0; padded < 2; padded++) {
+    const int8_t w[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const double ws = 1.0;
+    const float bias = 3e9f;
+    qk_conv2d_desc d;
+    qk_conv2d_desc_init(&d);
+    d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+    d.input_channels = d.output_channels = 1;
+    d.kernel_height = d.kernel_width = padded ? 3 : 1;
+    d.padding_top = d.padding_left = d.padding_bottom = d.padding_right = padded;
+    d.input_type = d.output_type = QK_DTYPE_U8;
+    d.input_scale = 1;
+    d.input_zero_point = 7;
+    d.weights = w;
+    d.weight_scale_count = 1;
+    d.weight_scales = &ws;
+    d.bias_type = QK_DTYPE_F32;
+    d.bias = &bias;
+    d.output_scale = 67108864.0;  // 2^26
+    d.output_zero_point = 100;
+    for (const std::string& isa : qk_test::SupportedIsas()) {
+      qk_test::ScopedIsa scoped(isa);
+      qk_conv2d* op = nullptr;
+      ASSERT_EQ(qk_conv2d_create(&d, &op), QK_SUCCESS) << qk_last_error();
+      const uint8_t x = 7;
+      uint8_t y = 0;
+      ASSERT_EQ(qk_conv2d_run(op, 1, 1, 1, &x, &y, nullptr), QK_SUCCESS);
+      EXPECT_EQ(int{y}, padded ? 68 : 132) << (padded ? "3x3 padded" : "1x1") << " on " << isa;
+      qk_conv2d_delete(op);
+    }
+  }
+}
+
 }  // namespace
