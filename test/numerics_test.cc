@@ -302,7 +302,7 @@ TEST(NumericsTflite, Refusals) {
   RunExample(e, &s);
   EXPECT_EQ(s, QK_ERROR_UNSUPPORTED) << "multiplier too large for the fixed-point shift";
   e.so = 1;
-  e.bias_f = {1.0f};
+  e.bias_f = {1.0f, 1.0f};  // one per output channel
   RunExample(e, &s);
   EXPECT_EQ(s, QK_ERROR_UNSUPPORTED) << "TFLite biases are int32";
 }
