@@ -59,4 +59,9 @@ fi
 qk_log "install + consumers (find_package(qk), pkg-config qk)"
 bash ci/install_test.sh build-ci
 
+if [ "$(uname -m)" = x86_64 ]; then
+  qk_log "arm64: cross build + test suite under qemu (ci/test-arm64.sh)"
+  bash ci/test-arm64.sh
+fi
+
 qk_log "all tests passed in $(( $(date +%s) - start )) s"

@@ -14,8 +14,9 @@ extern "C" {
 #endif
 
 /* gemmlowp SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31 with C truncation, nudge
- * 2^30 or 1 - 2^30 by the product's sign (round half away from zero); INT32_MIN * INT32_MIN
- * saturates to INT32_MAX. */
+ * 2^30 or 1 - 2^30 by the product's sign. Ties round half UP (-2.5 -> -2, 2.5 -> 3): the "+1" of
+ * the negative nudge pulls negative ties toward zero; ARM's sqrdmulh rounds the same way.
+ * INT32_MIN * INT32_MIN saturates to INT32_MAX. */
 static inline int32_t qk_gemmlowp_srdhm(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   const int64_t ab = (int64_t)a * (int64_t)b;

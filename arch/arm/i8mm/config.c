@@ -1,0 +1,31 @@
+/* The ARMv8.6 int8 matrix-multiply table (FEAT_I8MM: usmmla / smmla / usdot): Cortex-A510/A710/
+ * X2 and later, Neoverse N2/V1/V2. Epilogues, depthwise and im2col are the baseline NEON ones. */
+#include "arch/arm/neon/ukernels.h"
+#include "arch/cpu.h"
+#include "arch/dispatch.h"
+#include "kernels/pack.h"
+
+QK_INTERNAL const qk_isa_config qk_isa_config_i8mm = {
+    .id = QK_ISA_I8MM,
+    .name = "i8mm",
+    /* Every i8mm core also has dotprod; requiring both keeps the ladder strictly ordered. */
+    .required_features = QK_CPU_NEON | QK_CPU_NEONDOT | QK_CPU_I8MM,
+    /* usmmla wants 8 k of two columns per register: the generic layout with KR = 8, u8 x s8
+     * directly (no correction term). */
+    .gemm = {qk_gemm_u8s8_4x16c8__i8mm, "qk_gemm_u8s8_4x16c8__i8mm", 4, 16, 8,
+             qk_packed_block_size, qk_pack_gemm_weights},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
+            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__neon, "qk_requant_fp32_sat__neon"},
+            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__neon, "qk_requant_fp32_fzp__neon"},
+            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
+        },
+    .im2col = qk_im2col_u8__neon,
+    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16},
+    /* Not measured (docs/performance-arm.md): X2/A710/V1-class cores, 64 KiB L1D, 512 KiB-1 MiB
+     * L2: the generic budget. */
+    .im2col_tile_bytes = 64 * 1024,
+    .max_tile_pixels = 512,
+    .weight_block_bytes = 256 * 1024,
+};

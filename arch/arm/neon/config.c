@@ -1,0 +1,32 @@
+/* The ARMv8.0 NEON table: what a Cortex-A53 / A55 without dotprod runs (docs/performance-arm.md).
+ * Its epilogues, depthwise kernel and im2col are baseline NEON; the neondot and i8mm tables use
+ * them too. */
+#include "arch/arm/neon/ukernels.h"
+#include "arch/cpu.h"
+#include "arch/dispatch.h"
+#include "kernels/pack.h"
+
+QK_INTERNAL const qk_isa_config qk_isa_config_neon = {
+    .id = QK_ISA_NEON,
+    .name = "neon",
+    .required_features = QK_CPU_NEON,
+    /* smlal-by-element wants the 16 column weights of one k together: generic layout, KR = 1. */
+    .gemm = {qk_gemm_u8s8_4x16c1__neon, "qk_gemm_u8s8_4x16c1__neon", 4, 16, 1,
+             qk_packed_block_size, qk_pack_gemm_weights},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
+            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__neon, "qk_requant_fp32_sat__neon"},
+            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__neon, "qk_requant_fp32_fzp__neon"},
+            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
+        },
+    .im2col = qk_im2col_u8__neon,
+    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16},
+    /* Not measured (no ARM hardware here; docs/performance-arm.md): sized for the small cores'
+     * caches. A53/A55 have 32 KiB L1D and often 128-256 KiB of L2 per core (or none private), so
+     * the packed weights of one N block (re-read for every 4 rows) get 128 KiB, the im2col tile
+     * (re-read for every N block) 32 KiB. */
+    .im2col_tile_bytes = 32 * 1024,
+    .max_tile_pixels = 256,
+    .weight_block_bytes = 128 * 1024,
+};

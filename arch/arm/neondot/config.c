@@ -1,0 +1,30 @@
+/* The ARMv8.2 dot-product table: Cortex-A55/A75/A76/A77/A78/X1, Neoverse N1 (sdot, no i8mm).
+ * Epilogues, depthwise and im2col are the baseline NEON ones (arch/arm/neon): dotprod adds nothing
+ * to them. */
+#include "arch/arm/neon/ukernels.h"
+#include "arch/cpu.h"
+#include "arch/dispatch.h"
+#include "kernels/pack.h"
+
+QK_INTERNAL const qk_isa_config qk_isa_config_neondot = {
+    .id = QK_ISA_NEONDOT,
+    .name = "neondot",
+    .required_features = QK_CPU_NEON | QK_CPU_NEONDOT,
+    /* sdot by element: weights as [k/4][16][4] (generic KR = 4), colterm corrected for a ^ 0x80. */
+    .gemm = {qk_gemm_u8s8_4x16c4__neondot, "qk_gemm_u8s8_4x16c4__neondot", 4, 16, 4,
+             qk_packed_block_size, qk_pack_gemm_weights_s8a__neondot},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
+            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__neon, "qk_requant_fp32_sat__neon"},
+            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__neon, "qk_requant_fp32_fzp__neon"},
+            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
+        },
+    .im2col = qk_im2col_u8__neon,
+    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16},
+    /* Not measured (docs/performance-arm.md): big cores with 64 KiB L1D and 256 KiB-1 MiB L2
+     * (A76/A78/N1): the generic budget. */
+    .im2col_tile_bytes = 64 * 1024,
+    .max_tile_pixels = 512,
+    .weight_block_bytes = 256 * 1024,
+};
