@@ -19,7 +19,7 @@ for arg in "$@"; do
 done
 
 start=$(date +%s)
-qk_ensure_packages "${QK_BUILD_PACKAGES[@]}" python3-torch python3-numpy
+qk_ensure_packages "${QK_BUILD_PACKAGES[@]}" python3-torch python3-numpy qemu-user
 jobs=$(qk_jobs)
 
 qk_log "Release build (-Werror)"
@@ -31,7 +31,10 @@ bad=$(nm -D --defined-only build-ci/libqk.so | awk '{print $3}' | grep -v '^qk_'
 if [ -n "$bad" ]; then echo "unexpected exported symbols: $bad" >&2; exit 1; fi
 readelf -d build-ci/libqk.so | grep -q 'SONAME.*libqk.so.0' || { echo "SONAME is not libqk.so.0" >&2; exit 1; }
 
-qk_log "test suite (Release)"
+qk_log "test suite (Release), including x86 CPU models under qemu-x86_64 (label x86_qemu)"
+if [ "$(uname -m)" = x86_64 ] && ! ctest --test-dir build-ci -N -L x86_qemu | grep -q 'Total Tests: [1-9]'; then
+  echo "no x86_qemu test registered (qemu-x86_64 missing or older than 7.2?)" >&2; exit 1
+fi
 ctest --test-dir build-ci -j"$jobs" --output-on-failure --timeout 900
 
 if [ "$quick" -eq 0 ]; then

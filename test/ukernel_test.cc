@@ -130,6 +130,11 @@ TEST_P(GemmUkernelTest, LargeKAndExtremesNoSaturation) {
     for (Fill f : {Fill::kMax, Fill::kMin, Fill::kMixedExtremes, Fill::kRandom}) {
       ASSERT_EQ(t.Test(g.mr, 2 * g.nr + 3, k, f), 0u) << "k=" << k;
       ASSERT_EQ(t.Test(1, 1, k, f), 0u) << "k=" << k;
+      // Partial blocks of every width with a long K (kernels that split K into chunks).
+      const size_t nr = g.nr;
+      for (size_t n : {nr / 2 + 1, nr + nr / 2 + 1, size_t{25}}) {
+        ASSERT_EQ(t.Test(g.mr, n, k, f), 0u) << "k=" << k << " n=" << n;
+      }
     }
   }
 }
