@@ -32,7 +32,8 @@ typedef struct qk_isa_config {
   /* Tiling of the conv2d loop nest, chosen per ISA by measurement (docs/design.md):
    * im2col_tile_bytes: budget of one im2col tile (output pixels x K bytes), kept in L2;
    * max_tile_pixels:   cap on the pixels of a tile whatever the budget allows;
-   * weight_block_bytes: packed weights of one N block, re-read for every MR rows of a tile. */
+   * weight_block_bytes: packed weight bytes (as the ISA packs them) of one N block, re-read for
+ *                     every MR rows of a tile. */
   size_t im2col_tile_bytes, max_tile_pixels, weight_block_bytes;
 } qk_isa_config;
 

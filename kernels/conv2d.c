@@ -173,15 +173,16 @@ static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
   size_t tile = op->isa->im2col_tile_bytes / op->row_stride / g->mr * g->mr;
   op->tile_pixels = qk_min_size(qk_max_size(tile, g->mr), op->isa->max_tile_pixels);
   const size_t ng_padded = qk_round_up(op->group_output_channels, g->nr);
-  size_t nblock = op->isa->weight_block_bytes / op->row_stride / g->nr * g->nr;
-  op->n_block = qk_min_size(qk_max_size(nblock, g->nr), ng_padded);
-
   size_t blocks = ng_padded / g->nr, packed_bytes;
   if (!g->packed_block_size(op->k, g->nr, g->kr, &op->block_bytes) ||
       !qk_mul_size(op->block_bytes, blocks, &op->group_bytes) ||
       !qk_mul_size(op->group_bytes, op->groups, &packed_bytes)) {
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "conv2d: packed weights do not fit in memory");
   }
+  /* N block: as many NR-column blocks as fit the ISA's budget of packed weight bytes (whatever
+   * the packing's bytes per weight). */
+  const size_t nblock = op->isa->weight_block_bytes / op->block_bytes * g->nr;
+  op->n_block = qk_min_size(qk_max_size(nblock, g->nr), ng_padded);
   op->im2col_bytes = op->direct ? 0 : qk_round_up(op->tile_pixels * op->row_stride, 64);
   op->acc_bytes = qk_round_up(g->mr * op->n_block * sizeof(int32_t), 64);
   op->rowsum_bytes =
@@ -402,6 +403,42 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
   }
 }
 
+/* Tap pointers of output pixel (oy, ox): the input pixel of each tap, or the zero-point row. */
+static void depthwise_taps(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t oy,
+                           size_t ox, const uint8_t* image, const uint8_t* zero_row,
+                           const uint8_t** taps) {
+  /* Input coordinates plus padding, so nothing goes negative in size_t. */
+  const size_t y0 = oy * op->stride_height, x0 = ox * op->stride_width;
+  const size_t y_end = y0 + (op->kernel_height - 1) * op->dilation_height;
+  const size_t x_end = x0 + (op->kernel_width - 1) * op->dilation_width;
+  const bool interior = y0 >= op->padding_top && y_end - op->padding_top < geo->input_height &&
+                        x0 >= op->padding_left && x_end - op->padding_left < geo->input_width;
+  const size_t row_bytes = geo->input_width * op->input_pixel_stride;
+  if (interior) { /* the common case: no bounds checks per tap */
+    const uint8_t* origin = image + (y0 - op->padding_top) * row_bytes +
+                            (x0 - op->padding_left) * op->input_pixel_stride;
+    for (size_t kh = 0; kh < op->kernel_height; kh++) {
+      const uint8_t* row = origin + kh * op->dilation_height * row_bytes;
+      for (size_t kw = 0; kw < op->kernel_width; kw++) {
+        *taps++ = row + kw * op->dilation_width * op->input_pixel_stride;
+      }
+    }
+    return;
+  }
+  for (size_t kh = 0; kh < op->kernel_height; kh++) {
+    const size_t iy = y0 + kh * op->dilation_height;
+    const bool row_inside = iy >= op->padding_top && iy - op->padding_top < geo->input_height;
+    for (size_t kw = 0; kw < op->kernel_width; kw++) {
+      const size_t ix = x0 + kw * op->dilation_width;
+      const bool inside = row_inside && ix >= op->padding_left &&
+                          ix - op->padding_left < geo->input_width;
+      *taps++ = inside ? image + (iy - op->padding_top) * row_bytes +
+                             (ix - op->padding_left) * op->input_pixel_stride
+                       : zero_row;
+    }
+  }
+}
+
 /* Depthwise, output pixels [p_begin, p_end) of one image: for each block of dw_pixels, the tap
  * pointers, the kernel, the requantization. */
 static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t p_begin,
@@ -411,22 +448,12 @@ static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, si
   const uint8_t** indirection = (const uint8_t**)(void*)(workspace + op->acc_bytes);
   const uint8_t* zero_row = workspace + op->acc_bytes + op->indirection_bytes;
   const size_t taps = op->kernel_height * op->kernel_width, c = op->input_channels;
+  size_t oy = p_begin / geo->output_width, ox = p_begin % geo->output_width;
   for (size_t p0 = p_begin; p0 < p_end; p0 += op->dw_pixels) {
     const size_t pixels = qk_min_size(op->dw_pixels, p_end - p0);
     for (size_t p = 0; p < pixels; p++) {
-      const size_t oy = (p0 + p) / geo->output_width, ox = (p0 + p) % geo->output_width;
-      for (size_t kh = 0; kh < op->kernel_height; kh++) {
-        const size_t iy = oy * op->stride_height + kh * op->dilation_height; /* + padding_top */
-        for (size_t kw = 0; kw < op->kernel_width; kw++) {
-          const size_t ix = ox * op->stride_width + kw * op->dilation_width; /* + padding_left */
-          const bool inside = iy >= op->padding_top && iy - op->padding_top < geo->input_height &&
-                              ix >= op->padding_left && ix - op->padding_left < geo->input_width;
-          indirection[p * taps + kh * op->kernel_width + kw] =
-              inside ? image + ((iy - op->padding_top) * geo->input_width +
-                                (ix - op->padding_left)) * op->input_pixel_stride
-                     : zero_row;
-        }
-      }
+      depthwise_taps(op, geo, oy, ox, image, zero_row, indirection + p * taps);
+      if (++ox == geo->output_width) ox = 0, oy++;
     }
     op->dw.fn(c, pixels, taps, indirection, op->q.input_xor_mask, op->packed, acc, c);
     op->requant(pixels, c, acc, c, output_image + p0 * op->output_pixel_stride,
