@@ -94,7 +94,7 @@ check_model() {  # model, expected default ISA, ISAs whose tests must run
   for isa in $all_isas; do
     local gemm requant dw edge conv golden
     gemm=$(count "\[ ukernel  \] qk_gemm_u8s8_[0-9a-z]+__$isa: [0-9]+ tail shapes bit-exact" "$log")
-    requant=$(count "\[ ukernel  \] $isa requantization: [0-9]+ outputs" "$log")
+    requant=$(count "\[ requant  \] $isa random: [0-9]+ outputs" "$log")
     dw=$(count "\[ ukernel  \] qk_dwconv_[0-9a-z_]+ \(for $isa\): [0-9]+ shapes bit-exact" "$log")
     edge=$(count "\[ requant  \] $isa: [0-9]+ edge-case outputs" "$log")
     conv=$(count "\[ conv2d   \] .* on $isa: [0-9]+ random convolutions match" "$log")
@@ -141,14 +141,14 @@ asan="$build-asan"
 cmake -S . -B "$asan" --no-warn-unused-cli -DCMAKE_TOOLCHAIN_FILE=ci/aarch64-linux-gnu.cmake \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQK_SANITIZE=ON -DQK_BUILD_BENCH=OFF -DQK_BUILD_CLI=OFF \
   >/dev/null
-cmake --build "$asan" -j"$jobs" --target ukernel_test requant_edge_test
+cmake --build "$asan" -j"$jobs" --target ukernel_test requant_test
 # The arm64 sanitizer runtimes live in the cross toolchain's directory; expose only them (the whole
 # directory would pair its libc with the multiarch ld.so, see ci/aarch64-linux-gnu.cmake).
 # LeakSanitizer cannot stop the world under qemu-user; leaks are the native ASan build's job.
 libs="$(cd "$asan" && pwd)/sanitizer-libs"
 mkdir -p "$libs"
 ln -sf /usr/aarch64-linux-gnu/lib/libasan.so.* /usr/aarch64-linux-gnu/lib/libubsan.so.* "$libs/"
-for t in ukernel_test requant_edge_test; do
+for t in ukernel_test requant_test; do
   ASAN_OPTIONS=detect_leaks=0 QEMU_CPU=max qemu-aarch64 -L / -E LD_LIBRARY_PATH="$libs" \
     "$asan/test/$t" >"$asan/$t.log" 2>&1 || { tail -n 40 "$asan/$t.log" >&2; exit 1; }
   echo "  $t: $(grep -E '\[  PASSED  \]' "$asan/$t.log")"

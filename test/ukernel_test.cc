@@ -14,27 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "arch/cpu.h"
-#include "arch/dispatch.h"
+#include "isa_util.h"
 #include "kernels/pack.h"
 #include "kernels/ukernel.h"
 
 namespace {
-
-std::vector<const qk_isa_config*> RunnableConfigs() {
-  size_t count = 0;
-  const qk_isa_config* const* all = qk_isa_compiled(&count);
-  std::vector<const qk_isa_config*> out;
-  const uint32_t features = qk_cpu_detect()->features;
-  for (size_t i = 0; i < count; i++) {
-    if ((features & all[i]->required_features) == all[i]->required_features) out.push_back(all[i]);
-  }
-  return out;
-}
-
-std::string IsaName(const testing::TestParamInfo<const qk_isa_config*>& info) {
-  return info.param->name;
-}
 
 // ---------------------------------------------------------------------------------------------
 // GEMM
@@ -139,7 +123,8 @@ TEST_P(GemmUkernelTest, LargeKAndExtremesNoSaturation) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(qk_test::RunnableConfigs()),
+                         qk_test::IsaName);
 
 // ---------------------------------------------------------------------------------------------
 // Depthwise: every ISA's kernel (the generic one for ISAs without their own) against a plain
@@ -148,9 +133,8 @@ INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(RunnableConfigs
 class DwconvUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
 
 TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
-  size_t count = 0;
   const qk_dwconv_config dw =
-      GetParam()->dwconv.fn ? GetParam()->dwconv : qk_isa_compiled(&count)[0]->dwconv;
+      GetParam()->dwconv.fn ? GetParam()->dwconv : qk_test::GenericConfig()->dwconv;
   std::mt19937 rng(11);
   size_t runs = 0;
   for (size_t taps : {size_t{1}, size_t{4}, size_t{9}, size_t{25}}) {
@@ -197,101 +181,8 @@ TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
   std::printf("[ ukernel  ] %s (for %s): %zu shapes bit-exact\n", dw.name, GetParam()->name, runs);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, DwconvUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
-
-// ---------------------------------------------------------------------------------------------
-// Requantization: every ISA's kernel of each family against the generic one.
-// ---------------------------------------------------------------------------------------------
-struct RequantCase {
-  qk_requant_kind kind;
-  const char* name;
-};
-
-class RequantUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
-
-// Random parameters covering the whole range a mode can produce, including multipliers > 1
-// (float overflow of the conversion), tiny ones and large biases.
-void RandomParams(std::mt19937& rng, size_t channels, qk_requant_kind kind, bool s8,
-                  std::vector<float>* scale, std::vector<float>* bias, std::vector<int32_t>* mult,
-                  std::vector<int32_t>* shift, qk_requant_params* p) {
-  std::uniform_real_distribution<double> log_scale(-30, 4);
-  std::uniform_int_distribution<int32_t> m31(1 << 30, std::numeric_limits<int32_t>::max());
-  std::uniform_int_distribution<int32_t> sh(-31, 8);
-  std::normal_distribution<float> b(0.0f, 1e5f);
-  scale->resize(channels);
-  bias->resize(channels);
-  mult->resize(channels);
-  shift->resize(channels);
-  for (size_t i = 0; i < channels; i++) {
-    (*scale)[i] = static_cast<float>(std::exp2(log_scale(rng)));
-    (*bias)[i] = (rng() % 4 == 0) ? 0.0f : b(rng) * static_cast<float>(rng() % 3 == 0 ? 1e4 : 1);
-    (*mult)[i] = (rng() % 16 == 0) ? 0 : m31(rng);
-    (*shift)[i] = sh(rng);
-  }
-  const int32_t qmin = s8 ? -128 : 0, qmax = s8 ? 127 : 255;
-  std::uniform_int_distribution<int32_t> zp(qmin, qmax);
-  p->scale = scale->data();
-  p->bias = bias->data();
-  p->multiplier = mult->data();
-  p->shift = shift->data();
-  p->zero_point = rng() % 4 == 0 ? (rng() % 2 ? qmin : qmax) : zp(rng);
-  p->min = qmin;
-  p->max = qmax;
-  if (rng() % 3 == 0) p->min = p->zero_point;  // ReLU
-  if (rng() % 5 == 0) p->max = std::max(p->min, std::min(qmax, p->zero_point + 6));
-  (void)kind;
-}
-
-TEST_P(RequantUkernelTest, MatchesGenericBitExact) {
-  const qk_isa_config* isa = GetParam();
-  size_t generic_count = 0;
-  const qk_isa_config* generic = qk_isa_compiled(&generic_count)[0];
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int32_t> i32(std::numeric_limits<int32_t>::min(),
-                                             std::numeric_limits<int32_t>::max());
-  std::uniform_int_distribution<int32_t> small(-100000, 100000);
-  const int32_t specials[] = {0, 1, -1, std::numeric_limits<int32_t>::min(),
-                              std::numeric_limits<int32_t>::max(), 1 << 24, (1 << 24) + 1,
-                              -(1 << 24) - 1, 2147483520, -2147483520};
-  size_t checked = 0;
-  for (int kind = 0; kind < QK_REQUANT_KIND_COUNT; kind++) {
-    const qk_requant_config& test = isa->requant[kind];
-    const qk_requant_config& ref = generic->requant[kind];
-    ASSERT_NE(test.fn, nullptr) << isa->name << " lacks requant kind " << kind;
-    for (int iter = 0; iter < 60; iter++) {
-      const size_t mr = 1 + rng() % 8;
-      const size_t nc = 1 + rng() % 67;
-      const size_t offset = rng() % 5;
-      const size_t acc_stride = nc + rng() % 3, out_stride = nc + rng() % 3;
-      const bool s8 = rng() & 1;
-      std::vector<float> scale, bias;
-      std::vector<int32_t> mult, shift;
-      qk_requant_params p;
-      RandomParams(rng, nc + offset, static_cast<qk_requant_kind>(kind), s8, &scale, &bias, &mult,
-                   &shift, &p);
-      std::vector<int32_t> acc((mr - 1) * acc_stride + nc);
-      for (auto& v : acc) {
-        const int r = static_cast<int>(rng() % 8);
-        v = r == 0 ? specials[rng() % (sizeof(specials) / sizeof(specials[0]))]
-            : r < 4 ? i32(rng)
-                    : small(rng);
-      }
-      std::vector<uint8_t> want((mr - 1) * out_stride + nc + 8, 0xCD), got(want);
-      ref.fn(mr, nc, acc.data(), acc_stride, want.data(), out_stride, &p, offset);
-      test.fn(mr, nc, acc.data(), acc_stride, got.data(), out_stride, &p, offset);
-      for (size_t i = 0; i < want.size(); i++) {
-        ASSERT_EQ(int{got[i]}, int{want[i]})
-            << test.name << " vs " << ref.name << " at byte " << i << " (mr=" << mr
-            << " nc=" << nc << " offset=" << offset << ")";
-      }
-      checked += mr * nc;
-    }
-  }
-  std::printf("[ ukernel  ] %s requantization: %zu outputs of 4 families match generic\n",
-              isa->name, checked);
-}
-
-INSTANTIATE_TEST_SUITE_P(Isa, RequantUkernelTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+INSTANTIATE_TEST_SUITE_P(Isa, DwconvUkernelTest, testing::ValuesIn(qk_test::RunnableConfigs()),
+                         qk_test::IsaName);
 
 // ---------------------------------------------------------------------------------------------
 // im2col of every ISA against the generic one (byte-exact, including padding and XOR).
@@ -340,6 +231,7 @@ TEST_P(Im2colTest, MatchesGeneric) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, Im2colTest, testing::ValuesIn(RunnableConfigs()), IsaName);
+INSTANTIATE_TEST_SUITE_P(Isa, Im2colTest, testing::ValuesIn(qk_test::RunnableConfigs()),
+                         qk_test::IsaName);
 
 }  // namespace

@@ -1,0 +1,50 @@
+/* The avx512vnni table: EVEX vpdpbusd on zmm (Cascade Lake, Ice Lake, Sapphire Rapids, Zen 4+).
+ *
+ * GEMM tile 10 x 32 (20 zmm accumulators): measured on Zen 4 (EPYC, 1 zmm vpdpbusd per cycle,
+ * 32 KiB L1d, 1 MiB L2) against 4x64, 6x64, 8x32, 8x48, 12x32, 14x32, 16x16 and 8x16, on the
+ * bench/conv-shapes.tsv layers through the operator. 10x32 and 8x32 tie on the geometric mean
+ * (358 vs 356 GOPS, median of 5, run-to-run spread 5-10 %); 10x32 is kept because 49-pixel
+ * layers (ResNet-18 layer 4) split into 4 full tiles + 9 rows instead of 6 + 1. A 1024^3 GEMM
+ * runs at 90-95 % of the register-only vpdpbusd peak (~458 GOPS per core). 12x32 / 14x32 lose
+ * 2-4 % (GPR pressure, M tails), x64 tiles lose on the N = 24 / 144 layers (column padding),
+ * 16x16 is load-bound (-17 %).
+ *
+ * Tile sizes: a sweep of im2col_tile_bytes 16K..256K x weight_block_bytes 64K..512K x
+ * max_tile_pixels 512 / 2048 moved the geometric mean by less than the noise (+-1 % around
+ * 361 GOPS). 32 KiB tiles were best on average (364.6 vs 358-362 for the others): the im2col
+ * tile then stays in L1 next to the int32 tile while the packed weights stream from L2, which
+ * 256 KiB weight blocks leave room for (tile + weights + acc < 1 MiB).
+ * Depthwise: the avx2 kernel (qk_dwconv_u8s8_c16__avx2) when that folder is compiled in. */
+#include "arch/cpu.h"
+#include "arch/dispatch.h"
+#include "arch/x86/avx512vnni/avx512vnni.h"
+#include "kernels/pack.h"
+#ifdef QK_HAVE_AVX2
+#include "arch/x86/avx2/avx2.h" /* every AVX-512 CPU runs AVX2: the depthwise kernel */
+#endif
+
+QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
+    .id = QK_ISA_AVX512VNNI,
+    .name = "avx512vnni",
+    .required_features = QK_CPU_AVX512VNNI,
+    .gemm = {qk_gemm_u8s8_10x32c4__avx512vnni, "qk_gemm_u8s8_10x32c4__avx512vnni", 10, 32, 4,
+             qk_packed_block_size, qk_pack_gemm_weights},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__avx512vnni,
+                                     "qk_requant_fp32_cvt__avx512vnni"},
+            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__avx512vnni,
+                                     "qk_requant_fp32_sat__avx512vnni"},
+            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__avx512vnni,
+                                     "qk_requant_fp32_fzp__avx512vnni"},
+            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__avx512vnni,
+                                     "qk_requant_gemmlowp__avx512vnni"},
+        },
+    .im2col = qk_im2col_u8__avx512vnni,
+#ifdef QK_HAVE_AVX2
+    .dwconv = {qk_dwconv_u8s8_c16__avx2, "qk_dwconv_u8s8_c16__avx2", 16},
+#endif
+    .im2col_tile_bytes = 32 * 1024,
+    .max_tile_pixels = 512,
+    .weight_block_bytes = 256 * 1024,
+};

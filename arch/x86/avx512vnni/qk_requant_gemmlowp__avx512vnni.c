@@ -1,0 +1,106 @@
+/* qk_requant_gemmlowp__avx512vnni — TFLite's MultiplyByQuantizedMultiplier on zmm.
+ *
+ * Same bits as qk_requant_gemmlowp__generic (kernels/numerics.h), 16 channels at a time:
+ *   x = acc << max(shift, 0)                        vpsllvd, wraps like the C uint32 shift
+ *   SRDHM: (x * mult + nudge) / 2^31                64-bit products with vpmuldq on the even and
+ *          nudge = 2^30 or 1 - 2^30 by the          odd lanes; truncating division = arithmetic
+ *          product's sign, C truncation              shift after adding 2^31 - 1 to negatives;
+ *          INT32_MIN * INT32_MIN -> INT32_MAX       saturated by a lane compare
+ *   RDBPOT by max(-shift, 0): (x >> e) + (x & mask > (mask >> 1) + (x < 0))
+ *   y = clamp(r + zero_point, min, max)             64 channels at a time with saturating packs
+ *                                                   (requant.h), the rest as
+ *                                                   clamp(r, min - zp, max - zp) + zp
+ * Tile: mr x nc of int32 (row stride acc_stride elements) to bytes (row stride out_stride);
+ * channel tails with lane masks. Requires AVX512 F + BW + VL. */
+#include "arch/x86/avx512vnni/avx512vnni.h"
+#include "arch/x86/avx512vnni/requant.h"
+
+/* (p + nudge) / 2^31 with C truncation, for 8 int64 products p (|p| <= 2^62: no overflow). */
+static inline __m512i rounding_high_half(__m512i p) {
+  const __mmask8 negative = _mm512_cmplt_epi64_mask(p, _mm512_setzero_si512());
+  __m512i s = _mm512_mask_blend_epi64(negative, _mm512_add_epi64(p, _mm512_set1_epi64(1 << 30)),
+                                      _mm512_add_epi64(p, _mm512_set1_epi64(1 - (1 << 30))));
+  s = _mm512_mask_add_epi64(s, negative, s, _mm512_set1_epi64(INT64_C(0x7FFFFFFF)));
+  return _mm512_srai_epi64(s, 31);
+}
+
+/* gemmlowp SaturatingRoundingDoublingHighMul of 16 lanes. */
+static inline __m512i srdhm(__m512i x, __m512i mult, __m512i mult_odd, __mmask16 mult_is_min) {
+  const __m512i even = rounding_high_half(_mm512_mul_epi32(x, mult));
+  const __m512i odd = rounding_high_half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd));
+  const __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  const __mmask16 both_min =
+      _mm512_mask_cmpeq_epi32_mask(mult_is_min, x, _mm512_set1_epi32(INT32_MIN));
+  return _mm512_mask_mov_epi32(r, both_min, _mm512_set1_epi32(INT32_MAX));
+}
+
+/* gemmlowp RoundingDivideByPOT with per-lane exponents e in [0, 31]. */
+static inline __m512i rdbpot(__m512i x, __m512i e, __m512i mask, __m512i half_mask) {
+  const __m512i remainder = _mm512_and_si512(x, mask);
+  const __m512i threshold = _mm512_sub_epi32(half_mask, _mm512_srai_epi32(x, 31));
+  const __m512i q = _mm512_srav_epi32(x, e);
+  return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(remainder, threshold), q,
+                               _mm512_set1_epi32(1));
+}
+
+/* Per-channel constants of 16 channels, loaded once for all rows. */
+typedef struct channels {
+  __m512i mult, mult_odd, left, right, mask, half_mask;
+  __mmask16 mult_is_min;
+} channels;
+
+static inline channels load_channels(const int32_t* multiplier, const int32_t* shift,
+                                     __mmask16 lanes) {
+  channels c;
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+  c.mult = _mm512_maskz_loadu_epi32(lanes, multiplier);
+  c.mult_odd = _mm512_srli_epi64(c.mult, 32);
+  c.mult_is_min = _mm512_cmpeq_epi32_mask(c.mult, _mm512_set1_epi32(INT32_MIN));
+  const __m512i sh = _mm512_maskz_loadu_epi32(lanes, shift);
+  c.left = _mm512_max_epi32(sh, zero);
+  c.right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+  c.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, c.right), one);
+  c.half_mask = _mm512_srli_epi32(c.mask, 1);
+  return c;
+}
+
+/* MultiplyByQuantizedMultiplier of 16 accumulators (zero point not yet added). */
+static inline __m512i mbqm(__m512i acc, const channels* c) {
+  const __m512i x = srdhm(_mm512_sllv_epi32(acc, c->left), c->mult, c->mult_odd, c->mult_is_min);
+  return rdbpot(x, c->right, c->mask, c->half_mask);
+}
+
+void qk_requant_gemmlowp__avx512vnni(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
+                                     uint8_t* out, size_t out_stride,
+                                     const qk_requant_params* params, size_t channel_offset) {
+  const int32_t* multiplier = params->multiplier + channel_offset;
+  const int32_t* shift = params->shift + channel_offset;
+  size_t n = 0;
+  qk_avx512_narrow narrow;
+  if (qk_avx512_narrow_init(params->zero_point, params->min, params->max, true, &narrow)) {
+    for (; n + 64 <= nc; n += 64) {
+      channels c[4];
+      for (size_t j = 0; j < 4; j++) {
+        c[j] = load_channels(multiplier + n + 16 * j, shift + n + 16 * j, 0xFFFF);
+      }
+      for (size_t m = 0; m < mr; m++) {
+        const int32_t* a = acc + m * acc_stride + n;
+        __m512i r[4];
+        for (size_t j = 0; j < 4; j++) r[j] = mbqm(_mm512_loadu_si512(a + 16 * j), &c[j]);
+        qk_avx512_narrow_store64(out + m * out_stride + n, r[0], r[1], r[2], r[3], &narrow);
+      }
+    }
+  }
+  const __m512i zp = _mm512_set1_epi32(params->zero_point);
+  __m512i lo, hi;
+  qk_avx512_int_bounds(params->min, params->max, params->zero_point, &lo, &hi);
+  for (; n < nc; n += 16) {
+    const __mmask16 lanes = qk_avx512_lanes(nc - n);
+    const channels c = load_channels(multiplier + n, shift + n, lanes);
+    for (size_t m = 0; m < mr; m++) {
+      __m512i r = mbqm(_mm512_maskz_loadu_epi32(lanes, acc + m * acc_stride + n), &c);
+      r = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), zp);
+      qk_avx512_store_bytes(out + m * out_stride + n, lanes, r);
+    }
+  }
+}

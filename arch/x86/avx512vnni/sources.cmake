@@ -1,0 +1,16 @@
+# avx512vnni: EVEX vpdpbusd on zmm (AVX512 F + BW + VL + VNNI). Included by the top-level
+# CMakeLists.txt when QK_ENABLE_AVX512VNNI is ON (docs/adding-an-isa.md).
+set(_dir ${CMAKE_CURRENT_LIST_DIR})
+set(_srcs
+  ${_dir}/config.c
+  ${_dir}/qk_gemm_u8s8_10x32c4__avx512vnni.c
+  ${_dir}/qk_requant_fp32_cvt__avx512vnni.c
+  ${_dir}/qk_requant_fp32_sat__avx512vnni.c
+  ${_dir}/qk_requant_fp32_fzp__avx512vnni.c
+  ${_dir}/qk_requant_gemmlowp__avx512vnni.c
+  ${_dir}/qk_im2col_u8__avx512vnni.c
+)
+set_source_files_properties(${_srcs} PROPERTIES
+  COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni")
+list(APPEND QK_ISA_SOURCES ${_srcs})
+list(APPEND QK_ISA_DEFINITIONS QK_HAVE_AVX512VNNI)

@@ -1,0 +1,50 @@
+/* The avxvnni table: VEX vpdpbusd on ymm (Alder Lake / Sapphire Rapids and later, Zen 5).
+ *
+ * This CPU class may lack AVX-512 (Alder Lake, Arrow Lake), so only the GEMM is AVX-VNNI; the
+ * epilogues, im2col and depthwise kernel are the AVX2 ones (same bits as the generic ones, tested
+ * by test/ukernel_test.cc) when the avx2 folder is compiled in, the generic ones otherwise.
+ *
+ * GEMM tile 6 x 16 (12 ymm accumulators): the 16 VEX registers hold 12 accumulators, the two
+ * weight vectors of a k-group and one broadcast; 12 independent chains cover vpdpbusd's
+ * latency x throughput (5 x 2 on Golden Cove). Tile sizes are the avx2 / generic ones: no
+ * AVX-VNNI machine was available to measure on. Zen 4 runs only the EVEX twin of the kernel
+ * (ymm vpdpbusd has the same MAC rate there as zmm): 87-92 % of the vpdpbusd peak on a 1024^3
+ * GEMM, about 85 % of the 10x32 zmm kernel's rate on the conv-shapes layers. */
+#include "arch/cpu.h"
+#include "arch/dispatch.h"
+#include "arch/x86/avxvnni/avxvnni.h"
+#include "kernels/pack.h"
+#ifdef QK_HAVE_AVX2
+#include "arch/x86/avx2/avx2.h"
+#define QK_AVXVNNI_EPILOGUE(family) \
+  { qk_requant_##family##__avx2, "qk_requant_" #family "__avx2" }
+#define QK_AVXVNNI_IM2COL qk_im2col_u8__avx2
+#define QK_AVXVNNI_DWCONV \
+  { qk_dwconv_u8s8_c16__avx2, "qk_dwconv_u8s8_c16__avx2", 16 }
+#else
+#define QK_AVXVNNI_EPILOGUE(family) \
+  { qk_requant_##family##__generic, "qk_requant_" #family "__generic" }
+#define QK_AVXVNNI_IM2COL qk_im2col_u8__generic
+#define QK_AVXVNNI_DWCONV \
+  { NULL, NULL, 0 } /* the generic depthwise kernel */
+#endif
+
+QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
+    .id = QK_ISA_AVXVNNI,
+    .name = "avxvnni",
+    .required_features = QK_CPU_AVXVNNI | QK_CPU_AVX2,
+    .gemm = {qk_gemm_u8s8_6x16c4__avxvnni, "qk_gemm_u8s8_6x16c4__avxvnni", 6, 16, 4,
+             qk_packed_block_size, qk_pack_gemm_weights},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = QK_AVXVNNI_EPILOGUE(fp32_cvt),
+            [QK_REQUANT_FP32_SAT] = QK_AVXVNNI_EPILOGUE(fp32_sat),
+            [QK_REQUANT_FP32_FZP] = QK_AVXVNNI_EPILOGUE(fp32_fzp),
+            [QK_REQUANT_GEMMLOWP] = QK_AVXVNNI_EPILOGUE(gemmlowp),
+        },
+    .im2col = QK_AVXVNNI_IM2COL,
+    .dwconv = QK_AVXVNNI_DWCONV,
+    .im2col_tile_bytes = 64 * 1024,
+    .max_tile_pixels = 512,
+    .weight_block_bytes = 256 * 1024,
+};
