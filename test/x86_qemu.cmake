@@ -83,7 +83,9 @@ endforeach()
 # Nehalem only generic, from a library whose baseline code must not contain any AVX instruction.
 if(";${QK_ISA_DEFINITIONS};" MATCHES ";QK_HAVE_AVX2;")
   qk_x86_qemu_test(ukernel_Haswell Haswell ukernel_test
-    PASS "avx2 requantization: [0-9]+ outputs.*\\[  PASSED  \\]")
+    PASS "qk_gemm_u8s8_[0-9a-z]+__avx2: [0-9]+ tail shapes bit-exact.*\\[  PASSED  \\]")
+  qk_x86_qemu_test(requant_Haswell Haswell requant_test
+    PASS "avx2 random: [0-9]+ outputs.*\\[  PASSED  \\]")
   qk_x86_qemu_test(conv2d_Haswell Haswell conv2d_test
     PASS "on avx2: [0-9]+ random convolutions match.*\\[  PASSED  \\]")
   qk_x86_qemu_test(golden_Haswell Haswell golden_test
@@ -91,5 +93,7 @@ if(";${QK_ISA_DEFINITIONS};" MATCHES ";QK_HAVE_AVX2;")
   qk_x86_qemu_test(numerics_Haswell Haswell numerics_test PASS "\\[  PASSED  \\]")
 endif()
 qk_x86_qemu_test(ukernel_Nehalem Nehalem ukernel_test
-  PASS "generic requantization: [0-9]+ outputs.*\\[  PASSED  \\]")
+  PASS "qk_gemm_u8s8_4x8c4__generic: [0-9]+ tail shapes bit-exact.*\\[  PASSED  \\]")
+qk_x86_qemu_test(requant_Nehalem Nehalem requant_test
+  PASS "generic random: [0-9]+ outputs.*\\[  PASSED  \\]")
 qk_x86_qemu_test(conv2d_Nehalem Nehalem conv2d_test PASS "\\[  PASSED  \\]")
