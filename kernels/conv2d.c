@@ -38,7 +38,7 @@ struct qk_conv2d {
   qk_dwconv_config dw;   /* its kernel: the ISA's, or the generic one */
   size_t dw_pixels;      /* output pixels per depthwise kernel call */
   size_t indirection_bytes, zero_row_bytes;
-  bool direct;           /* 1x1, stride 1, no padding, u8: the input is the GEMM's A operand */
+  bool direct;           /* 1x1, no padding, u8: the input is the GEMM's A operand */
   size_t row_stride;     /* bytes per im2col row */
   size_t tile_pixels;    /* output pixels per im2col tile (multiple of MR) */
   size_t n_block;        /* output channels per GEMM call (multiple of NR) */
@@ -164,9 +164,10 @@ static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
   if (op->depthwise) return plan_and_pack_depthwise(op, weights);
   const qk_gemm_config* g = &op->isa->gemm;
   op->k = op->kernel_height * op->kernel_width * op->group_input_channels;
-  op->direct = op->kernel_height == 1 && op->kernel_width == 1 && op->stride_height == 1 &&
-               op->stride_width == 1 && op->padding_top == 0 && op->padding_left == 0 &&
-               op->padding_bottom == 0 && op->padding_right == 0 && op->q.input_xor_mask == 0;
+  /* 1x1 without padding on u8: each GEMM row is an input pixel, read in place (any stride). */
+  op->direct = op->kernel_height == 1 && op->kernel_width == 1 && op->padding_top == 0 &&
+               op->padding_left == 0 && op->padding_bottom == 0 && op->padding_right == 0 &&
+               op->q.input_xor_mask == 0;
   op->row_stride = qk_round_up(op->k, g->kr);
 
   /* Tile sizes come from the ISA table (measured per ISA, docs/design.md). */
@@ -349,13 +350,6 @@ static void subtract_row_terms(size_t mr, size_t nc, int32_t* acc, size_t acc_st
   }
 }
 
-static void row_sums(size_t rows, size_t k, const uint8_t* a, size_t a_stride, int32_t* out) {
-  for (size_t r = 0; r < rows; r++) {
-    uint32_t s = 0;
-    for (size_t i = 0; i < k; i++) s += a[r * a_stride + i];
-    out[r] = (int32_t)s;
-  }
-}
 
 typedef struct run_context {
   const qk_conv2d* op;
@@ -366,22 +360,54 @@ typedef struct run_context {
   int32_t* rowsum;
 } run_context;
 
+/* The GEMM's A operand of a tile: im2col rows in the workspace, or, on the direct path, the input
+ * pixels themselves. Output pixel p of a direct 1x1 convolution reads input pixel (oy·SH, ox·SW):
+ * rows of one output row are a_stride = SW·pixel_stride apart, and with stride 1 every row is. */
+typedef struct tile_operand {
+  const uint8_t* base; /* row of the tile's first pixel */
+  size_t a_stride;
+  bool split_at_rows;  /* strided direct path: a GEMM call must stay within one output row */
+} tile_operand;
+
+static const uint8_t* direct_row(const run_context* ctx, const qk_im2col_geometry* geo,
+                                 size_t p) {
+  const qk_conv2d* op = ctx->op;
+  const size_t oy = p / geo->output_width, ox = p % geo->output_width;
+  const size_t pixel = oy * op->stride_height * geo->input_width + ox * op->stride_width;
+  return ctx->image + pixel * op->input_pixel_stride + geo->group_offset;
+}
+
+static const uint8_t* tile_row(const run_context* ctx, const qk_im2col_geometry* geo,
+                               const tile_operand* a, size_t p0, size_t r) {
+  return a->split_at_rows ? direct_row(ctx, geo, p0 + r) : a->base + r * a->a_stride;
+}
+
+/* Σ_k a[r][k] of each row: the -w_zp·Σa term of nonzero weight zero points. */
+static void row_sums(const run_context* ctx, const qk_im2col_geometry* geo, const tile_operand* a,
+                     size_t p0, size_t rows) {
+  for (size_t r = 0; r < rows; r++) {
+    const uint8_t* row = tile_row(ctx, geo, a, p0, r);
+    uint32_t s = 0;
+    for (size_t i = 0; i < ctx->op->k; i++) s += row[i];
+    ctx->rowsum[r] = (int32_t)s;
+  }
+}
+
 /* One tile of `rows` output pixels starting at p0, one group: A, then GEMM + requant per block. */
 static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo, size_t p0,
                            size_t rows, size_t group) {
   const qk_conv2d* op = ctx->op;
   const qk_gemm_config* gemm = &op->isa->gemm;
-  const uint8_t* a;
-  size_t a_stride;
+  tile_operand a;
   if (op->direct) {
-    a = ctx->image + p0 * op->input_pixel_stride + group * op->group_input_channels;
-    a_stride = op->input_pixel_stride;
+    a.split_at_rows = op->stride_height != 1 || op->stride_width != 1;
+    a.base = direct_row(ctx, geo, p0);
+    a.a_stride = op->stride_width * op->input_pixel_stride;
   } else {
     op->isa->im2col(geo, ctx->image, p0, rows, ctx->im2col, op->row_stride);
-    a = ctx->im2col;
-    a_stride = op->row_stride;
+    a = (tile_operand){ctx->im2col, op->row_stride, false};
   }
-  if (op->q.has_weight_zero_point) row_sums(rows, op->k, a, a_stride, ctx->rowsum);
+  if (op->q.has_weight_zero_point) row_sums(ctx, geo, &a, p0, rows);
 
   const size_t ng = op->group_output_channels;
   const uint8_t* packed = (const uint8_t*)op->packed + group * op->group_bytes;
@@ -389,9 +415,12 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
     const size_t nc = qk_min_size(op->n_block, ng - n0);
     const void* w = packed + n0 / gemm->nr * op->block_bytes;
     const size_t channel = group * ng + n0;
-    for (size_t m0 = 0; m0 < rows; m0 += gemm->mr) {
-      const size_t mr = qk_min_size(gemm->mr, rows - m0);
-      gemm->fn(mr, nc, op->k, a + m0 * a_stride, a_stride, w, ctx->acc, nc);
+    for (size_t m0 = 0, mr; m0 < rows; m0 += mr) {
+      mr = qk_min_size(gemm->mr, rows - m0);
+      if (a.split_at_rows) {
+        mr = qk_min_size(mr, geo->output_width - (p0 + m0) % geo->output_width);
+      }
+      gemm->fn(mr, nc, op->k, tile_row(ctx, geo, &a, p0, m0), a.a_stride, w, ctx->acc, nc);
       if (op->q.has_weight_zero_point) {
         subtract_row_terms(mr, nc, ctx->acc, nc, ctx->rowsum + m0,
                            op->q.weight_zero_point + channel);

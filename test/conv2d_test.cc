@@ -70,8 +70,10 @@ Config RandomConfig(std::mt19937& rng, qk_numerics numerics, bool large) {
   c.dh = rng() % 4 ? 1 : 2;
   c.dw = rng() % 4 ? c.dh : pick(1, 2);
   c.pt = pick(0, 2), c.pl = pick(0, 2), c.pb = pick(0, 2), c.pr = pick(0, 2);
-  if (shape == 2) {  // the 1x1 stride-1 direct path
-    c.kh = c.kw = c.sh = c.sw = 1;
+  if (shape == 2) {  // the 1x1 direct path (u8), strided half of the time
+    c.kh = c.kw = 1;
+    c.sh = rng() % 2 ? 1 : pick(1, 3);
+    c.sw = rng() % 2 ? 1 : pick(1, 3);
     c.pt = c.pl = c.pb = c.pr = 0;
   }
   c.n = pick(1, 2);
