@@ -128,7 +128,9 @@ static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
   op->dw_pixels = qk_min_size(qk_max_size(QK_DWCONV_ACC_BYTES / (c * sizeof(int32_t)), 1),
                               QK_DWCONV_MAX_PIXELS);
   size_t packed_bytes, acc, ind;
-  if (!qk_packed_dwconv_size(c, taps, op->dw.cb, &packed_bytes) ||
+  const qk_packed_dwconv_size_fn packed_size =
+      op->dw.packed_size ? op->dw.packed_size : qk_packed_dwconv_size;
+  if (!packed_size(c, taps, op->dw.cb, &packed_bytes) ||
       !qk_mul_size(op->dw_pixels * sizeof(int32_t), c, &acc) ||
       !qk_mul_size(op->dw_pixels * sizeof(void*), taps, &ind) || acc > SIZE_MAX / 2 ||
       ind > SIZE_MAX / 4) {
@@ -153,7 +155,8 @@ static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
     for (size_t t = 0; t < taps; t++) sum += (uint32_t)(int32_t)weights[ch * taps + t];
     terms[ch] = (int32_t)((uint32_t)op->q.int_bias[ch] - zx * sum);
   }
-  qk_pack_dwconv_weights(c, taps, op->dw.cb, weights, terms, op->packed);
+  (op->dw.pack ? op->dw.pack : qk_pack_dwconv_weights)(c, taps, op->dw.cb, weights, terms,
+                                                        op->packed);
   free(terms);
   return QK_SUCCESS;
 }
@@ -432,44 +435,50 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
   }
 }
 
-/* Tap pointers of output pixel (oy, ox): the input pixel of each tap, or the zero-point row. */
+/* Tap pointers of `count` output pixels of row oy from column ox (all in that row): the input
+ * pixel of each tap, or the zero-point row. A pixel whose window lies inside the image
+ * horizontally, like its left neighbour's, takes the neighbour's pointers moved by one stride
+ * (kernel rows in the vertical padding stay at the zero row): an add per tap instead of the
+ * coordinates and their bounds, for all but the border pixels. */
 static void depthwise_taps(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t oy,
-                           size_t ox, const uint8_t* image, const uint8_t* zero_row,
+                           size_t ox, size_t count, const uint8_t* image, const uint8_t* zero_row,
                            const uint8_t** taps) {
+  const size_t kh_n = op->kernel_height, kw_n = op->kernel_width, n = kh_n * kw_n;
+  const size_t pixel = op->input_pixel_stride, row_bytes = geo->input_width * pixel;
+  const size_t step = op->stride_width * pixel;
   /* Input coordinates plus padding, so nothing goes negative in size_t. */
-  const size_t y0 = oy * op->stride_height, x0 = ox * op->stride_width;
-  const size_t y_end = y0 + (op->kernel_height - 1) * op->dilation_height;
-  const size_t x_end = x0 + (op->kernel_width - 1) * op->dilation_width;
-  const bool interior = y0 >= op->padding_top && y_end - op->padding_top < geo->input_height &&
-                        x0 >= op->padding_left && x_end - op->padding_left < geo->input_width;
-  const size_t row_bytes = geo->input_width * op->input_pixel_stride;
-  if (interior) { /* the common case: no bounds checks per tap */
-    const uint8_t* origin = image + (y0 - op->padding_top) * row_bytes +
-                            (x0 - op->padding_left) * op->input_pixel_stride;
-    for (size_t kh = 0; kh < op->kernel_height; kh++) {
-      const uint8_t* row = origin + kh * op->dilation_height * row_bytes;
-      for (size_t kw = 0; kw < op->kernel_width; kw++) {
-        *taps++ = row + kw * op->dilation_width * op->input_pixel_stride;
+  const size_t y0 = oy * op->stride_height, y_end = y0 + (kh_n - 1) * op->dilation_height;
+  const size_t x_span = (kw_n - 1) * op->dilation_width;
+  const bool rows_inside = y0 >= op->padding_top && y_end - op->padding_top < geo->input_height;
+  bool left_inside = false;
+  for (size_t i = 0; i < count; i++, taps += n) {
+    const uint8_t* const* left = taps - n; /* the left neighbour's pointers when left_inside */
+    const size_t x0 = (ox + i) * op->stride_width;
+    const bool inside =
+        x0 >= op->padding_left && x0 + x_span - op->padding_left < geo->input_width;
+    if (inside && left_inside && rows_inside) { /* the common case */
+      for (size_t t = 0; t < n; t++) taps[t] = left[t] + step;
+      continue;
+    }
+    for (size_t kh = 0, t = 0; kh < kh_n; kh++) {
+      const size_t iy = y0 + kh * op->dilation_height;
+      const bool row_inside = iy >= op->padding_top && iy - op->padding_top < geo->input_height;
+      const uint8_t* row = row_inside ? image + (iy - op->padding_top) * row_bytes : NULL;
+      for (size_t kw = 0; kw < kw_n; kw++, t++) {
+        const size_t ix = x0 + kw * op->dilation_width;
+        const bool tap_inside = row_inside && ix >= op->padding_left &&
+                                ix - op->padding_left < geo->input_width;
+        taps[t] = !tap_inside                 ? zero_row
+                  : inside && left_inside     ? left[t] + step
+                                              : row + (ix - op->padding_left) * pixel;
       }
     }
-    return;
-  }
-  for (size_t kh = 0; kh < op->kernel_height; kh++) {
-    const size_t iy = y0 + kh * op->dilation_height;
-    const bool row_inside = iy >= op->padding_top && iy - op->padding_top < geo->input_height;
-    for (size_t kw = 0; kw < op->kernel_width; kw++) {
-      const size_t ix = x0 + kw * op->dilation_width;
-      const bool inside = row_inside && ix >= op->padding_left &&
-                          ix - op->padding_left < geo->input_width;
-      *taps++ = inside ? image + (iy - op->padding_top) * row_bytes +
-                             (ix - op->padding_left) * op->input_pixel_stride
-                       : zero_row;
-    }
+    left_inside = inside;
   }
 }
 
 /* Depthwise, output pixels [p_begin, p_end) of one image: for each block of dw_pixels, the tap
- * pointers, the kernel, the requantization. */
+ * pointers (row by row), the kernel, the requantization. */
 static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t p_begin,
                           size_t p_end, const uint8_t* image, uint8_t* output_image,
                           uint8_t* workspace) {
@@ -477,12 +486,16 @@ static void run_depthwise(const qk_conv2d* op, const qk_im2col_geometry* geo, si
   const uint8_t** indirection = (const uint8_t**)(void*)(workspace + op->acc_bytes);
   const uint8_t* zero_row = workspace + op->acc_bytes + op->indirection_bytes;
   const size_t taps = op->kernel_height * op->kernel_width, c = op->input_channels;
-  size_t oy = p_begin / geo->output_width, ox = p_begin % geo->output_width;
+  const size_t ow = geo->output_width;
+  size_t oy = p_begin / ow, ox = p_begin % ow;
   for (size_t p0 = p_begin; p0 < p_end; p0 += op->dw_pixels) {
     const size_t pixels = qk_min_size(op->dw_pixels, p_end - p0);
-    for (size_t p = 0; p < pixels; p++) {
-      depthwise_taps(op, geo, oy, ox, image, zero_row, indirection + p * taps);
-      if (++ox == geo->output_width) ox = 0, oy++;
+    for (size_t p = 0; p < pixels;) {
+      const size_t in_row = qk_min_size(pixels - p, ow - ox);
+      depthwise_taps(op, geo, oy, ox, in_row, image, zero_row, indirection + p * taps);
+      p += in_row;
+      ox += in_row;
+      if (ox == ow) ox = 0, oy++;
     }
     op->dw.fn(c, pixels, taps, indirection, op->q.input_xor_mask, op->packed, acc, c);
     op->requant(pixels, c, acc, c, output_image + p0 * op->output_pixel_stride,

@@ -125,17 +125,28 @@ typedef void (*qk_im2col_fn)(const qk_im2col_geometry* g, const uint8_t* image, 
  *        pixel, or a row holding the raw input zero point for taps in the padding. The kernel
  *        reads exactly `channels` bytes through each pointer (they point into the user's tensor).
  * w: packed per block of CB channels: int32 colterm[CB]; int8 w[taps][CB] (channels past
- *    `channels` zero). qk_pack_dwconv_weights (kernels/pack.h).
+ *    `channels` zero). qk_pack_dwconv_weights (kernels/pack.h). An ISA may bring its own layout
+ *    (e.g. taps interleaved for a dot-product instruction) with its pack functions below.
  * acc: row p at acc + p * acc_stride int32 elements; only the first `channels` are written.
  * ------------------------------------------------------------------------------------------- */
 typedef void (*qk_dwconv_ukernel_fn)(size_t channels, size_t pixels, size_t taps,
                                      const uint8_t* const* input, uint8_t xor_mask,
                                      const void* w, int32_t* acc, size_t acc_stride);
 
+/* Depthwise weight packing (kernels/pack.h has the generic layout above).
+ * packed_size: bytes for `channels` channels of `taps` taps (false on size_t overflow).
+ * pack: w[c][tap] int8 (OIHW, I = 1), colterm[c] int32; writes the whole packed buffer. */
+typedef bool (*qk_packed_dwconv_size_fn)(size_t channels, size_t taps, size_t cb, size_t* bytes);
+typedef void (*qk_pack_dwconv_fn)(size_t channels, size_t taps, size_t cb, const int8_t* w,
+                                  const int32_t* colterm, void* packed);
+
 typedef struct qk_dwconv_config {
   qk_dwconv_ukernel_fn fn; /* NULL: the ISA uses the generic depthwise kernel */
   const char* name;
   uint32_t cb;             /* channel block of the packed weights */
+  /* NULL: the generic layout (qk_packed_dwconv_size / qk_pack_dwconv_weights) */
+  qk_packed_dwconv_size_fn packed_size;
+  qk_pack_dwconv_fn pack;
 } qk_dwconv_config;
 
 /* ---- the generic (portable C) kernels ---- */

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -276,6 +277,51 @@ INSTANTIATE_TEST_SUITE_P(Modes, RandomConv,
                            }
                            return s;
                          });
+
+// The depthwise path with the channel counts and kernels the random shapes above do not reach:
+// channels around multiples of 16 and 64 (the block and slice tails of the SIMD kernels), 3x3 to
+// 7x7 and odd kernels, strides, dilations, asymmetric padding and images wide enough for long
+// runs of interior pixels (whose tap pointers are the left neighbour's plus one stride).
+TEST(Conv2d, DepthwiseWideChannelsAndKernels) {
+  std::mt19937 rng(64);
+  const size_t channels[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 129, 144, 193};
+  const size_t kernels[][2] = {{3, 3}, {5, 5}, {7, 7}, {1, 1}, {2, 2}, {3, 1}, {1, 5}, {4, 4}};
+  const qk_numerics modes[] = {QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_QNNPACK,
+                               QK_NUMERICS_PYTORCH_ONEDNN, QK_NUMERICS_ONNXRUNTIME,
+                               QK_NUMERICS_TFLITE};
+  for (const std::string& isa : qk_test::SupportedIsas()) {
+    qk_test::ScopedIsa scoped(isa);
+    int cases = 0;
+    for (size_t i = 0; i < 60; i++) {
+      Config c = RandomConfig(rng, modes[i % 5], false);
+      c.c = c.o = c.groups = channels[i % 15];
+      c.kh = kernels[i % 8][0], c.kw = kernels[i % 8][1];
+      c.wzp = false;  // weight zero points take the GEMM path
+      c.h = std::max((c.kh - 1) * c.dh + 1, size_t{4} + rng() % 13);
+      c.w = std::max((c.kw - 1) * c.dw + 1, size_t{4} + rng() % 17);
+      c.in_stride = c.c + (rng() % 3 == 0 ? 1 + rng() % 5 : 0);
+      c.out_stride = c.o + (rng() % 3 == 0 ? 1 + rng() % 5 : 0);
+      const Data d = RandomData(c);
+      const qk_conv2d_desc desc = MakeDesc(c, d);
+      qk_conv2d* raw = nullptr;
+      ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS) << Describe(c) << ": " << qk_last_error();
+      std::unique_ptr<qk_conv2d, decltype(&qk_conv2d_delete)> op(raw, qk_conv2d_delete);
+      ASSERT_NE(std::strstr(qk_conv2d_ukernels(op.get()), "dwconv"), nullptr) << Describe(c);
+      size_t oh = 0, ow = 0;
+      ASSERT_EQ(qk_conv2d_output_size(op.get(), c.h, c.w, &oh, &ow), QK_SUCCESS);
+      const std::vector<uint8_t> want = Reference(c, d, desc, oh, ow);
+      std::vector<uint8_t> got(want.size(), 0x77);
+      ASSERT_EQ(qk_conv2d_run(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), nullptr),
+                QK_SUCCESS)
+          << qk_last_error();
+      ASSERT_EQ(got, want) << Describe(c) << " on " << isa << " (" << qk_conv2d_ukernels(op.get())
+                           << ")";
+      cases++;
+    }
+    std::printf("[ conv2d   ] depthwise on %s: %d wide-channel / large-kernel cases match\n",
+                isa.c_str(), cases);
+  }
+}
 
 // A run split over a pool gives the same bytes as the reference, whatever the thread count, for
 // every path (GEMM, 1x1 direct, depthwise), tiny images (fewer tiles than threads) and batches.

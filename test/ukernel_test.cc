@@ -37,7 +37,8 @@ INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(qk_test::Runnab
 
 // ---------------------------------------------------------------------------------------------
 // Depthwise: every ISA's kernel (the generic one for ISAs without their own) against a plain
-// int64 sum, over channel tails (1..3*CB+1), several tap counts, padding rows, XOR and extremes.
+// int64 sum, over channel tails (1..3*CB+1), tap counts around multiples of 4 (kernels that take
+// taps in groups, e.g. 4 per vpdpbusd) up to 7x7, padding rows, XOR and extremes.
 // ---------------------------------------------------------------------------------------------
 class DwconvUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
 
@@ -46,7 +47,7 @@ TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
       GetParam()->dwconv.fn ? GetParam()->dwconv : qk_test::GenericConfig()->dwconv;
   std::mt19937 rng(11);
   size_t runs = 0;
-  for (size_t taps : {size_t{1}, size_t{4}, size_t{9}, size_t{25}}) {
+  for (size_t taps : {1, 2, 3, 4, 5, 8, 9, 12, 13, 16, 25, 49}) {
     for (size_t channels = 1; channels <= 3 * dw.cb + 1; channels++) {
       const size_t pixels = 1 + rng() % 5;
       const uint8_t xor_mask = (rng() & 1) ? 0x80 : 0;
@@ -63,9 +64,11 @@ TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
       std::vector<int32_t> colterm(channels);
       for (auto& v : colterm) v = static_cast<int32_t>(rng());
       size_t bytes = 0;
-      ASSERT_TRUE(qk_packed_dwconv_size(channels, taps, dw.cb, &bytes));
+      ASSERT_TRUE((dw.packed_size ? dw.packed_size : qk_packed_dwconv_size)(channels, taps, dw.cb,
+                                                                            &bytes));
       std::vector<uint8_t> packed(bytes);
-      qk_pack_dwconv_weights(channels, taps, dw.cb, w.data(), colterm.data(), packed.data());
+      (dw.pack ? dw.pack : qk_pack_dwconv_weights)(channels, taps, dw.cb, w.data(),
+                                                   colterm.data(), packed.data());
       const size_t stride = channels + rng() % 3;
       const int32_t guard = 0x3C3C3C3C;
       std::vector<int32_t> acc((pixels - 1) * stride + channels, guard);

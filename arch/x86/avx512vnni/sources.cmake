@@ -9,6 +9,8 @@ set(_srcs
   ${_dir}/qk_requant_fp32_fzp__avx512vnni.c
   ${_dir}/qk_requant_gemmlowp__avx512vnni.c
   ${_dir}/qk_im2col_u8__avx512vnni.c
+  ${_dir}/qk_dwconv_u8s8_c64__avx512vnni.c
+  ${_dir}/qk_pack_dwconv_c64q4__avx512vnni.c
 )
 set_source_files_properties(${_srcs} PROPERTIES
   COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni")
