@@ -3,23 +3,40 @@
  * Why not Debian's pthreadpool: its libpthreadpool0 is not multi-arch co-installable, so the arm64
  * cross build (libpthreadpool0:arm64) and PyTorch / XNNPACK on the host (libpthreadpool0:amd64,
  * used for golden data and benchmarks) exclude each other. qk's parallel loops are static (task t
- * on thread t mod T, see conv2d.c), which needs no work stealing: a generation counter and two
- * condition variables do it. */
+ * on thread t mod T, see conv2d.c), which needs no work stealing.
+ *
+ * Small layers run in tens of microseconds, about what waking a sleeping thread costs, so both
+ * sides spin for a short while before sleeping: workers on the run counter after finishing a run,
+ * the caller on the count of busy workers. The condition variables are the fallback. */
 #include "kernels/threadpool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define QK_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define QK_CPU_RELAX() __asm__ volatile("yield")
+#else
+#define QK_CPU_RELAX() ((void)0)
+#endif
+
+/* Polls before sleeping: a few tens of microseconds, enough to bridge back-to-back layers. */
+#define QK_SPIN_ITERATIONS 20000
 
 struct qk_threadpool {
   size_t threads; /* workers + the caller */
   pthread_t* workers;
   pthread_mutex_t run_lock; /* one run at a time */
-  pthread_mutex_t lock;
+  pthread_mutex_t lock;     /* for the sleeping paths only */
   pthread_cond_t start, done;
-  uint64_t generation; /* bumped by each run; workers wait for a new value */
-  size_t busy;         /* workers still running the current generation */
-  bool stop;
+  _Atomic uint64_t generation; /* bumped by each run; workers wait for a new value */
+  _Atomic size_t busy;         /* workers still running the current generation */
+  _Atomic bool stop;
+  /* The current run, written before generation is bumped (release) and read after (acquire). */
   void (*fn)(void*, size_t);
   void* context;
   size_t tasks;
@@ -34,28 +51,44 @@ static void run_share(qk_threadpool* p, size_t id) {
   for (size_t t = id; t < p->tasks; t += p->threads) p->fn(p->context, t);
 }
 
+/* Waits until the generation differs from `seen` or the pool stops; returns the generation. */
+static uint64_t wait_for_run(qk_threadpool* p, uint64_t seen) {
+  for (int i = 0; i < QK_SPIN_ITERATIONS; i++) {
+    const uint64_t g = atomic_load_explicit(&p->generation, memory_order_acquire);
+    if (g != seen || atomic_load_explicit(&p->stop, memory_order_acquire)) return g;
+    QK_CPU_RELAX();
+  }
+  pthread_mutex_lock(&p->lock);
+  uint64_t g;
+  while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
+         !atomic_load_explicit(&p->stop, memory_order_acquire)) {
+    pthread_cond_wait(&p->start, &p->lock);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return g;
+}
+
 static void* worker_main(void* arg_) {
   worker_arg arg = *(worker_arg*)arg_;
   free(arg_);
   qk_threadpool* p = arg.pool;
   uint64_t seen = 0;
-  pthread_mutex_lock(&p->lock);
   for (;;) {
-    while (p->generation == seen && !p->stop) pthread_cond_wait(&p->start, &p->lock);
-    if (p->stop) break;
-    seen = p->generation;
-    pthread_mutex_unlock(&p->lock);
+    seen = wait_for_run(p, seen);
+    if (atomic_load_explicit(&p->stop, memory_order_acquire)) break;
     run_share(p, arg.id);
-    pthread_mutex_lock(&p->lock);
-    if (--p->busy == 0) pthread_cond_signal(&p->done);
+    if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&p->lock); /* the caller may be asleep on `done` */
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->lock);
+    }
   }
-  pthread_mutex_unlock(&p->lock);
   return NULL;
 }
 
 static void stop_workers(qk_threadpool* p, size_t started) {
   pthread_mutex_lock(&p->lock);
-  p->stop = true;
+  atomic_store_explicit(&p->stop, true, memory_order_release);
   pthread_cond_broadcast(&p->start);
   pthread_mutex_unlock(&p->lock);
   for (size_t i = 0; i < started; i++) pthread_join(p->workers[i], NULL);
@@ -113,6 +146,19 @@ void qk_threadpool_delete(qk_threadpool* pool) {
   free(pool);
 }
 
+/* Waits until every worker has finished the current run. */
+static void wait_for_workers(qk_threadpool* p) {
+  for (int i = 0; i < QK_SPIN_ITERATIONS; i++) {
+    if (atomic_load_explicit(&p->busy, memory_order_acquire) == 0) return;
+    QK_CPU_RELAX();
+  }
+  pthread_mutex_lock(&p->lock);
+  while (atomic_load_explicit(&p->busy, memory_order_acquire) != 0) {
+    pthread_cond_wait(&p->done, &p->lock);
+  }
+  pthread_mutex_unlock(&p->lock);
+}
+
 void qk_threadpool_run(qk_threadpool* pool, void (*fn)(void*, size_t), void* context,
                        size_t tasks) {
   if (pool == NULL || pool->threads == 1 || tasks <= 1) {
@@ -120,17 +166,15 @@ void qk_threadpool_run(qk_threadpool* pool, void (*fn)(void*, size_t), void* con
     return;
   }
   pthread_mutex_lock(&pool->run_lock);
-  pthread_mutex_lock(&pool->lock);
   pool->fn = fn;
   pool->context = context;
   pool->tasks = tasks;
-  pool->busy = pool->threads - 1;
-  pool->generation++;
+  atomic_store_explicit(&pool->busy, pool->threads - 1, memory_order_relaxed);
+  pthread_mutex_lock(&pool->lock); /* workers asleep on `start` check the generation under it */
+  atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
   pthread_cond_broadcast(&pool->start);
   pthread_mutex_unlock(&pool->lock);
   run_share(pool, 0);
-  pthread_mutex_lock(&pool->lock);
-  while (pool->busy != 0) pthread_cond_wait(&pool->done, &pool->lock);
-  pthread_mutex_unlock(&pool->lock);
+  wait_for_workers(pool);
   pthread_mutex_unlock(&pool->run_lock);
 }
