@@ -23,7 +23,7 @@ enum {
 
 typedef struct qk_cpu_info {
   uint32_t features;
-  char name[128];     /* "AMD EPYC 9B14", "unknown" */
+  char name[128];         /* "AMD EPYC 9B14", "unknown" */
   char feature_list[256]; /* "avx2 avx512vnni ..." */
   bool cpuinfo_ok;
 } qk_cpu_info;
@@ -32,7 +32,7 @@ typedef struct qk_cpu_info {
 QK_INTERNAL const qk_cpu_info* qk_cpu_detect(void);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_ARCH_CPU_H */

@@ -63,12 +63,12 @@ static const char* const k_known_names[QK_ISA_COUNT] = {
 /* ---- the selection: an immutable record swapped atomically ---- */
 typedef struct selection {
   const qk_isa_config* isa; /* NULL: unusable QK_ISA, see error */
-  char reason[64];  /* "best ISA this CPU supports", "QK_ISA=avx2", "qk_set_isa(\"avx2\")" */
+  char reason[64]; /* "best ISA this CPU supports", "QK_ISA=avx2", "qk_set_isa(\"avx2\")" */
   char error[600];
 } selection;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static selection env_selection;                         /* written once, inside init */
+static selection env_selection;                                  /* written once, inside init */
 static selection best_selection, setter_selection[QK_ISA_COUNT]; /* written once, inside init */
 static _Atomic(const selection*) current;
 
@@ -105,14 +105,18 @@ static const qk_isa_config* resolve(const char* name, char* error, size_t error_
   }
   if (error == NULL) return NULL;
   if (isa != NULL) {
-    snprintf(error, error_size, "ISA '%.40s' is compiled in but this CPU (%s; features: %s) cannot "
-             "run it", name, cpu->name, cpu->feature_list[0] ? cpu->feature_list : "none");
+    snprintf(error, error_size,
+             "ISA '%.40s' is compiled in but this CPU (%s; features: %s) cannot "
+             "run it",
+             name, cpu->name, cpu->feature_list[0] ? cpu->feature_list : "none");
   } else if (is_known_name(name)) {
     snprintf(error, error_size, "ISA '%.40s' is not compiled into this build of qk (compiled: %s)",
              name, qk_compiled_isas());
   } else {
-    snprintf(error, error_size, "unknown ISA '%.40s' (known: generic avx2 avxvnni avx512vnni neon "
-             "neondot i8mm)", name);
+    snprintf(error, error_size,
+             "unknown ISA '%.40s' (known: generic avx2 avxvnni avx512vnni neon "
+             "neondot i8mm)",
+             name);
   }
   return NULL;
 }
@@ -185,9 +189,7 @@ qk_status qk_set_isa(const char* name) {
   return QK_SUCCESS;
 }
 
-int qk_isa_is_supported(const char* name) {
-  return name != NULL && resolve(name, NULL, 0) != NULL;
-}
+int qk_isa_is_supported(const char* name) { return name != NULL && resolve(name, NULL, 0) != NULL; }
 
 static char compiled_list[96];
 static pthread_once_t compiled_list_once = PTHREAD_ONCE_INIT;

@@ -23,8 +23,8 @@ typedef enum qk_isa_id {
 
 typedef struct qk_isa_config {
   qk_isa_id id;
-  const char* name;            /* "generic", "avx512vnni", ... (the QK_ISA spelling) */
-  uint32_t required_features;  /* QK_CPU_* bits (arch/cpu.h) */
+  const char* name;           /* "generic", "avx512vnni", ... (the QK_ISA spelling) */
+  uint32_t required_features; /* QK_CPU_* bits (arch/cpu.h) */
   qk_gemm_config gemm;
   qk_requant_config requant[QK_REQUANT_KIND_COUNT];
   qk_im2col_fn im2col;
@@ -33,7 +33,7 @@ typedef struct qk_isa_config {
    * im2col_tile_bytes: budget of one im2col tile (output pixels x K bytes), kept in L2;
    * max_tile_pixels:   cap on the pixels of a tile whatever the budget allows;
    * weight_block_bytes: packed weight bytes (as the ISA packs them) of one N block, re-read for
- *                     every MR rows of a tile. */
+   *                     every MR rows of a tile. */
   size_t im2col_tile_bytes, max_tile_pixels, weight_block_bytes;
 } qk_isa_config;
 
@@ -56,7 +56,7 @@ QK_INTERNAL const qk_isa_config* const* qk_isa_compiled(size_t* count);
 QK_INTERNAL const qk_isa_config* qk_isa_find_supported(const char* name);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_ARCH_DISPATCH_H */

@@ -24,8 +24,8 @@ namespace qkbench {
 // ---------------------------------------------------------------------------------------------
 std::string Shape::Fields() const {
   std::ostringstream ss;
-  ss << ic << ' ' << ih << ' ' << iw << ' ' << oc << ' ' << kh << ' ' << kw << ' ' << stride
-     << ' ' << pad << ' ' << groups;
+  ss << ic << ' ' << ih << ' ' << iw << ' ' << oc << ' ' << kh << ' ' << kw << ' ' << stride << ' '
+     << pad << ' ' << groups;
   return ss.str();
 }
 
@@ -378,7 +378,8 @@ std::map<std::string, double>& Peaks() {
 
 void SetCounters(benchmark::State& state, double ops, const std::string& peak_isa,
                  const std::string& row) {
-  state.counters["GOPS"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GOPS"] =
+      benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   auto peak = Peaks().find(peak_isa);
   if (!peak_isa.empty() && peak != Peaks().end() && peak->second > 0) {
     state.counters["%peak"] = benchmark::Counter(ops * 1e-9 * 100.0 / peak->second,
@@ -387,8 +388,8 @@ void SetCounters(benchmark::State& state, double ops, const std::string& peak_is
   if (!row.empty()) {
     const double best = BestPeer(row);
     if (best > 0) {
-      state.counters["vs_peer"] = benchmark::Counter(ops * 1e-9 / best,
-                                                     benchmark::Counter::kIsIterationInvariantRate);
+      state.counters["vs_peer"] =
+          benchmark::Counter(ops * 1e-9 / best, benchmark::Counter::kIsIterationInvariantRate);
     }
   }
 }

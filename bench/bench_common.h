@@ -47,7 +47,7 @@ struct ConvData {
   std::vector<float> bias_f32;    // real-valued bias (PyTorch modes, oneDNN)
   std::vector<int32_t> bias_s32;  // accumulator-domain bias (ONNX Runtime, TFLite, XNNPACK)
   float x_scale = 0, y_scale = 0;
-  int32_t x_zp = 0, y_zp = 0;     // u8 zero points (s8 variants use zp - 128)
+  int32_t x_zp = 0, y_zp = 0;  // u8 zero points (s8 variants use zp - 128)
   size_t OutputBytes() const { return shape.M() * shape.oc; }
 };
 
@@ -66,18 +66,18 @@ Comparison Compare(const std::vector<uint8_t>& expected, const std::vector<uint8
 // ---- options of qk-bench (set from the command line before Google Benchmark's flags) ----
 struct Options {
   std::string shapes_path;
-  std::string self_path;               // /proc/self/exe, for worker processes
-  std::vector<int> threads{1};         // --threads=1,2
-  std::string peers = "all";           // --peers=onednn,xnnpack,ort | none | all
-  std::string ort_dir;                 // --ort_models=DIR (models + inputs, tools/bench_ort_models.py)
-  std::string ort_script;              // --ort_worker=bench/ort/ort_worker.js
-  std::string ort_unavailable;         // --ort_unavailable=REASON (set by ci/bench.sh)
-  std::string onednn_unavailable;      // reasons a peer was not built, from CMake
+  std::string self_path;           // /proc/self/exe, for worker processes
+  std::vector<int> threads{1};     // --threads=1,2
+  std::string peers = "all";       // --peers=onednn,xnnpack,ort | none | all
+  std::string ort_dir;             // --ort_models=DIR (models + inputs, tools/bench_ort_models.py)
+  std::string ort_script;          // --ort_worker=bench/ort/ort_worker.js
+  std::string ort_unavailable;     // --ort_unavailable=REASON (set by ci/bench.sh)
+  std::string onednn_unavailable;  // reasons a peer was not built, from CMake
   std::string xnnpack_unavailable;
-  bool modes = true;                   // --modes=0: default numerics mode only
-  bool gemm = true;                    // --gemm=0: no GEMM microkernel benchmarks
-  bool quick = false;                  // --quick: fewer GEMM sizes
-  std::string tmp_dir = "/tmp";        // where workers write outputs for comparison
+  bool modes = true;             // --modes=0: default numerics mode only
+  bool gemm = true;              // --gemm=0: no GEMM microkernel benchmarks
+  bool quick = false;            // --quick: fewer GEMM sizes
+  std::string tmp_dir = "/tmp";  // where workers write outputs for comparison
   bool PeerEnabled(const char* name) const;
 };
 Options& GetOptions();

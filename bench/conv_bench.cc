@@ -1,5 +1,5 @@
-// qk-bench: qk's conv2d on every layer of bench/conv-shapes.tsv (ResNet-18 and MobileNetV2, batch 1)
-// for every ISA compiled in that this CPU runs, next to oneDNN, XNNPACK and ONNX Runtime on the
+// qk-bench: qk's conv2d on every layer of bench/conv-shapes.tsv (ResNet-18 and MobileNetV2, batch
+// 1) for every ISA compiled in that this CPU runs, next to oneDNN, XNNPACK and ONNX Runtime on the
 // same data; qk's GEMM microkernels alone; each ISA's measured peak. docs/performance.md explains
 // every benchmark and counter; ci/bench.sh runs this and makes the tables and the plot.
 //
@@ -15,7 +15,8 @@
 //   --modes=0            qk in its default numerics mode only (no per-mode rows)
 //   --gemm=0             no GEMM microkernel benchmarks
 //   --quick              fewer GEMM sizes
-//   --ort_models=DIR     models made by tools/bench_ort_models.py; --ort_worker=bench/ort/ort_worker.js
+//   --ort_models=DIR     models made by tools/bench_ort_models.py;
+//   --ort_worker=bench/ort/ort_worker.js
 //   --ort_unavailable=WHY  ONNX Runtime could not be set up (shown on its rows)
 //   --context=KEY=VALUE  extra entry for the JSON context (repeatable)
 //   --export_ort=DIR     write every layer's data for tools/bench_ort_models.py and exit
@@ -104,8 +105,8 @@ std::string ModeSuffix(const QkConfig& c) {
   return std::string("/mode:") + qk_numerics_name(c.mode) + (c.s8 ? "-s8" : "");
 }
 
-void BenchQk(benchmark::State& state, Shape shape, std::string isa, QkConfig config,
-             int threads, std::string row) {
+void BenchQk(benchmark::State& state, Shape shape, std::string isa, QkConfig config, int threads,
+             std::string row) {
 #ifdef QK_BENCH_HAVE_THREADS
   struct PoolDeleter {
     void operator()(qk_threadpool* p) const { qk_threadpool_delete(p); }
@@ -142,8 +143,8 @@ void BenchQk(benchmark::State& state, Shape shape, std::string isa, QkConfig con
 #ifdef QK_BENCH_HAVE_THREADS
     return pool ? qk_conv2d_run_threaded(f.op.get(), 1, shape.ih, shape.iw, f.input.data(),
                                          f.output.data(), f.workspace.get(), pool.get())
-                : qk_conv2d_run(f.op.get(), 1, shape.ih, shape.iw, f.input.data(),
-                                f.output.data(), f.workspace.get());
+                : qk_conv2d_run(f.op.get(), 1, shape.ih, shape.iw, f.input.data(), f.output.data(),
+                                f.workspace.get());
 #else
     return qk_conv2d_run(f.op.get(), 1, shape.ih, shape.iw, f.input.data(), f.output.data(),
                          f.workspace.get());
@@ -152,7 +153,8 @@ void BenchQk(benchmark::State& state, Shape shape, std::string isa, QkConfig con
   // Once per benchmark: every ISA and thread count must give the bytes of the single-threaded
   // best ISA (the tests prove it; a fast wrong kernel is not a result).
   static std::map<std::string, std::string> verdicts;
-  const std::string key = shape.name + "|" + isa + "|" + config.Name() + "|" + std::to_string(threads);
+  const std::string key =
+      shape.name + "|" + isa + "|" + config.Name() + "|" + std::to_string(threads);
   if (!verdicts.count(key)) {
     std::string& v = verdicts[key];
     if (run() != QK_SUCCESS) {
@@ -333,18 +335,30 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; i++) {
     const char* a = argv[i];
     const char* v;
-    if ((v = value(a, "--shapes"))) opt.shapes_path = v;
-    else if ((v = value(a, "--threads"))) opt.threads = ParseInts(v);
-    else if ((v = value(a, "--peers"))) opt.peers = v;
-    else if ((v = value(a, "--modes"))) opt.modes = std::atoi(v) != 0;
-    else if ((v = value(a, "--gemm"))) opt.gemm = std::atoi(v) != 0;
-    else if (std::strcmp(a, "--quick") == 0) opt.quick = true;
-    else if ((v = value(a, "--ort_models"))) opt.ort_dir = v;
-    else if ((v = value(a, "--ort_worker"))) opt.ort_script = v;
-    else if ((v = value(a, "--ort_unavailable"))) opt.ort_unavailable = v;
-    else if ((v = value(a, "--tmp_dir"))) opt.tmp_dir = v;
-    else if ((v = value(a, "--worker"))) worker = v;
-    else if ((v = value(a, "--export_ort"))) export_dir = v;
+    if ((v = value(a, "--shapes")))
+      opt.shapes_path = v;
+    else if ((v = value(a, "--threads")))
+      opt.threads = ParseInts(v);
+    else if ((v = value(a, "--peers")))
+      opt.peers = v;
+    else if ((v = value(a, "--modes")))
+      opt.modes = std::atoi(v) != 0;
+    else if ((v = value(a, "--gemm")))
+      opt.gemm = std::atoi(v) != 0;
+    else if (std::strcmp(a, "--quick") == 0)
+      opt.quick = true;
+    else if ((v = value(a, "--ort_models")))
+      opt.ort_dir = v;
+    else if ((v = value(a, "--ort_worker")))
+      opt.ort_script = v;
+    else if ((v = value(a, "--ort_unavailable")))
+      opt.ort_unavailable = v;
+    else if ((v = value(a, "--tmp_dir")))
+      opt.tmp_dir = v;
+    else if ((v = value(a, "--worker")))
+      worker = v;
+    else if ((v = value(a, "--export_ort")))
+      export_dir = v;
     else if ((v = value(a, "--context"))) {
       const char* eq = std::strchr(v, '=');
       if (eq) context.emplace_back(std::string(v, eq), std::string(eq + 1));
@@ -388,8 +402,9 @@ int main(int argc, char** argv) {
 #ifdef QK_BENCH_HAVE_THREADS
   benchmark::AddCustomContext("qk_threading", "qk_conv2d_run_threaded with a qk_threadpool");
 #else
-  benchmark::AddCustomContext("qk_threading", "none yet: qk is single-threaded; rows with "
-                                              "threads:2 say n/a for qk");
+  benchmark::AddCustomContext("qk_threading",
+                              "none yet: qk is single-threaded; rows with "
+                              "threads:2 say n/a for qk");
 #endif
   std::string threads_list;
   for (int t : opt.threads) threads_list += (threads_list.empty() ? "" : ",") + std::to_string(t);

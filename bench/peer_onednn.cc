@@ -142,11 +142,11 @@ const char* IsaName(dnnl_cpu_isa_t isa) {
   }
 }
 
-#define DNNL_OK(call)                                                               \
-  do {                                                                              \
-    dnnl_status_t s_ = (call);                                                      \
-    if (s_ != dnnl_success) throw std::runtime_error(std::string(#call " failed: status ") + \
-                                                     std::to_string(int(s_)));      \
+#define DNNL_OK(call)                                                                            \
+  do {                                                                                           \
+    dnnl_status_t s_ = (call);                                                                   \
+    if (s_ != dnnl_success)                                                                      \
+      throw std::runtime_error(std::string(#call " failed: status ") + std::to_string(int(s_))); \
   } while (0)
 
 // One convolution, created by Setup and kept until the next one.
@@ -186,9 +186,9 @@ class OnednnConv {
     const dnnl_dims_t pad_r = {(OH - 1) * S + KH - dnnl_dim_t(s.ih) - P,
                                (OW - 1) * S + KW - dnnl_dim_t(s.iw) - P};
     dnnl_convolution_desc_t cd;
-    DNNL_OK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                               dnnl_convolution_direct, &src_md, &wei_any,
-                                               &bias_md, &dst_md, strides, pad_l, pad_r));
+    DNNL_OK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                               &src_md, &wei_any, &bias_md, &dst_md, strides, pad_l,
+                                               pad_r));
     // PyTorch 1.13 / ideep: reciprocal scales in float, output scale iso / (isx * isw[o]), the
     // float bias scaled by isx * isw[o], zero points of source and destination.
     const float isx = float(1.0 / double(d.x_scale)), iso = float(1.0 / double(d.y_scale));
@@ -219,12 +219,10 @@ class OnednnConv {
     // Weights: the user's OIHW reordered once into the layout the implementation chose.
     const dnnl_memory_desc_t* wei_md = dnnl_primitive_desc_query_md(pd_, dnnl_query_weights_md, 0);
     dnnl_memory_t user_w;
-    DNNL_OK(dnnl_memory_create(&user_w, &wei_user, engine_,
-                               const_cast<int8_t*>(d.weights.data())));
+    DNNL_OK(dnnl_memory_create(&user_w, &wei_user, engine_, const_cast<int8_t*>(d.weights.data())));
     DNNL_OK(dnnl_memory_create(&weights_, wei_md, engine_, DNNL_MEMORY_ALLOCATE));
     dnnl_primitive_desc_t rpd;
-    DNNL_OK(dnnl_reorder_primitive_desc_create(&rpd, &wei_user, engine_, wei_md, engine_,
-                                               nullptr));
+    DNNL_OK(dnnl_reorder_primitive_desc_create(&rpd, &wei_user, engine_, wei_md, engine_, nullptr));
     dnnl_primitive_t reorder;
     DNNL_OK(dnnl_primitive_create(&reorder, rpd));
     dnnl_exec_arg_t rargs[2] = {{DNNL_ARG_FROM, user_w}, {DNNL_ARG_TO, weights_}};
@@ -241,8 +239,8 @@ class OnednnConv {
     Run(1);
     const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
     return std::string(impl ? impl : "?") + " (oneDNN " + OnednnVersion().substr(0, 5) +
-           ", ONEDNN_MAX_CPU_ISA=" + (cap ? cap : "unset") +
-           ", OMP_NUM_THREADS=" + (std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "?") + ")";
+           ", ONEDNN_MAX_CPU_ISA=" + (cap ? cap : "unset") + ", OMP_NUM_THREADS=" +
+           (std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "?") + ")";
   }
 
   double Run(long n) {
@@ -310,8 +308,8 @@ int OnednnWorkerMain() {
   const dnnl_cpu_isa_t got = dnnl_get_effective_cpu_isa();
   std::string cap_error;
   if (want != dnnl_cpu_isa_all && got != want) {
-    cap_error = std::string("CPU lacks ") + IsaName(want) + " (oneDNN would run " + IsaName(got) +
-                ")";
+    cap_error =
+        std::string("CPU lacks ") + IsaName(want) + " (oneDNN would run " + IsaName(got) + ")";
   }
   std::string line;
   while (std::getline(std::cin, line)) {

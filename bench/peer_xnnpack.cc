@@ -35,10 +35,12 @@ std::string XnnpackKernel(const Shape& s, bool qu8) {
   const bool skx = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   const bool avx2 = __builtin_cpu_supports("avx2");
-  std::string k = s.Depthwise() ? (skx ? "dwconv up32x9__avx512skx_mul32"
-                                       : avx2 ? "dwconv up16x9__avx2_mul32" : "dwconv sse41")
-                                : (skx ? "igemm 4x16c8__avx512skx"
-                                       : avx2 ? "igemm 3x8c8__avx2" : "igemm sse41");
+  std::string k = s.Depthwise() ? (skx    ? "dwconv up32x9__avx512skx_mul32"
+                                   : avx2 ? "dwconv up16x9__avx2_mul32"
+                                          : "dwconv sse41")
+                                : (skx    ? "igemm 4x16c8__avx512skx"
+                                   : avx2 ? "igemm 3x8c8__avx2"
+                                          : "igemm sse41");
   return std::string(type) + " " + k + " (inferred from CPU features)";
 #else
   (void)s;
@@ -103,11 +105,10 @@ void Prepare(XnnpackConv& x, const Shape& s, bool qu8, int threads) {
     return;
   }
   st = qu8 ? xnn_setup_convolution2d_nhwc_qu8(x.op.get(), 1, s.ih, s.iw, x.input.data(),
-                                             x.output.data(), x.pool.get())
-           : xnn_setup_convolution2d_nhwc_qc8(x.op.get(), 1, s.ih, s.iw,
-                                             reinterpret_cast<const int8_t*>(x.input.data()),
-                                             reinterpret_cast<int8_t*>(x.output.data()),
-                                             x.pool.get());
+                                              x.output.data(), x.pool.get())
+           : xnn_setup_convolution2d_nhwc_qc8(
+                 x.op.get(), 1, s.ih, s.iw, reinterpret_cast<const int8_t*>(x.input.data()),
+                 reinterpret_cast<int8_t*>(x.output.data()), x.pool.get());
   if (st == xnn_status_success) st = xnn_run_operator(x.op.get(), x.pool.get());
   if (st != xnn_status_success) {
     x.error = "n/a: XNNPACK setup/run failed (xnn_status " + std::to_string(int(st)) + ")";
@@ -163,8 +164,9 @@ void BenchXnnpack(benchmark::State& state, Shape s, bool qu8, int threads, std::
     benchmark::ClobberMemory();
     t += NowSeconds() - t0;
   });
-  if (t > 0) RecordPeer(row, qu8 ? "xnnpack-qu8" : "xnnpack-qc8",
-                        s.Ops() * double(state.iterations()) / t * 1e-9);
+  if (t > 0)
+    RecordPeer(row, qu8 ? "xnnpack-qu8" : "xnnpack-qc8",
+               s.Ops() * double(state.iterations()) / t * 1e-9);
   SetCounters(state, s.Ops(), "", "");
   state.SetLabel(x.label);
 #endif

@@ -1,13 +1,12 @@
 /* A 3x3 quantized convolution with PyTorch qnnpack numerics: the smallest complete qk program.
  * Build against an installed qk:  cc conv2d_example.c $(pkg-config --cflags --libs qk)
  * or with CMake: find_package(qk) and target_link_libraries(app qk::qk) (see CMakeLists.txt). */
-#include <stdio.h>
-
 #include <qk.h>
+#include <stdio.h>
 
 int main(void) {
   enum { H = 4, W = 4, C = 2, O = 3 };
-  uint8_t input[H * W * C];  /* NHWC, quint8 */
+  uint8_t input[H * W * C];      /* NHWC, quint8 */
   int8_t weights[O * C * 3 * 3]; /* OIHW, qint8 */
   uint8_t output[H * W * O];
   for (int i = 0; i < H * W * C; i++) input[i] = (uint8_t)(100 + i);

@@ -164,17 +164,16 @@ QK_API void qk_threadpool_delete(qk_threadpool* threadpool);
  *   PyTorch modes: q = clamp(rne(x * (1.0f / (float)scale)) + zero_point)   (reciprocal multiplied,
  *                  zero point added after rounding; output U8, S8 or S32)
  *   onnxruntime:   q = rne(clamp(x / (float)scale, qmin - zp, qmax - zp)) + zp   (MLAS; U8, S8)
- *   tflite:        q = clamp(round_half_away(x / (float)scale) + zp)   (reference AffineQuantize; U8, S8)
- * dequantize: y = (float)scale * (float)(q - zero_point) (input U8, S8 or S32); tflite computes
- *   (float)((double)(float)scale * (q - zero_point)), the same for U8/S8.
+ *   tflite:        q = clamp(round_half_away(x / (float)scale) + zp)   (reference AffineQuantize;
+ * U8, S8) dequantize: y = (float)scale * (float)(q - zero_point) (input U8, S8 or S32); tflite
+ * computes (float)((double)(float)scale * (q - zero_point)), the same for U8/S8.
  * ------------------------------------------------------------------------------------------- */
 QK_API qk_status qk_quantize(qk_numerics numerics, qk_dtype output_type, size_t outer,
                              size_t channels, size_t inner, const float* input, size_t scale_count,
                              const double* scales, const int32_t* zero_points, void* output);
 QK_API qk_status qk_dequantize(qk_numerics numerics, qk_dtype input_type, size_t outer,
-                               size_t channels, size_t inner, const void* input,
-                               size_t scale_count, const double* scales,
-                               const int32_t* zero_points, float* output);
+                               size_t channels, size_t inner, const void* input, size_t scale_count,
+                               const double* scales, const int32_t* zero_points, float* output);
 
 /* ---------------------------------------------------------------------------------------------
  * conv2d
@@ -198,8 +197,8 @@ typedef struct qk_conv2d_desc {
   size_t output_channels; /* O, all groups together */
   size_t groups;          /* G divides C and O; G = C = O/k is depthwise. Default 1. */
   size_t kernel_height, kernel_width;
-  size_t stride_height, stride_width;     /* default 1 */
-  size_t dilation_height, dilation_width; /* default 1 */
+  size_t stride_height, stride_width;                              /* default 1 */
+  size_t dilation_height, dilation_width;                          /* default 1 */
   size_t padding_top, padding_left, padding_bottom, padding_right; /* default 0 */
 
   qk_dtype input_type; /* U8 or S8 */

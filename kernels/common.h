@@ -52,7 +52,8 @@ static inline int32_t qk_wrap_mul_i32(int32_t a, int32_t b) {
 
 /* x86 CVTPS2DQ (_mm_cvtps_epi32): round half to even; a value outside int32 (|v| >= 2^31, or NaN)
  * becomes INT32_MIN, the "integer indefinite". fbgemm and QNNPACK on x86 convert this way, and the
- * users' golden data comes from x86, so every ISA reproduces it (ARM's vcvtnq saturates instead). */
+ * users' golden data comes from x86, so every ISA reproduces it (ARM's vcvtnq saturates instead).
+ */
 static inline int32_t qk_cvt_f32_i32_x86(float v) {
   if (v >= -2147483648.0f && v < 2147483648.0f) return (int32_t)lrintf(v);
   return INT32_MIN;
@@ -74,7 +75,7 @@ QK_INTERNAL bool qk_dtype_range(qk_dtype type, int32_t* qmin, int32_t* qmax);
 QK_INTERNAL const char* qk_dtype_name(qk_dtype type);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_KERNELS_COMMON_H */

@@ -33,17 +33,17 @@ struct qk_conv2d {
   size_t padding_top, padding_left, padding_bottom, padding_right;
   size_t input_pixel_stride, output_pixel_stride;
 
-  size_t k;              /* GEMM depth: KH * KW * C/G */
-  bool depthwise;        /* direct depthwise path (see the top comment) */
-  qk_dwconv_config dw;   /* its kernel: the ISA's, or the generic one */
-  size_t dw_pixels;      /* output pixels per depthwise kernel call */
+  size_t k;            /* GEMM depth: KH * KW * C/G */
+  bool depthwise;      /* direct depthwise path (see the top comment) */
+  qk_dwconv_config dw; /* its kernel: the ISA's, or the generic one */
+  size_t dw_pixels;    /* output pixels per depthwise kernel call */
   size_t indirection_bytes, zero_row_bytes;
-  bool direct;           /* 1x1, no padding, u8: the input is the GEMM's A operand */
-  size_t row_stride;     /* bytes per im2col row */
-  size_t tile_pixels;    /* output pixels per im2col tile (multiple of MR) */
-  size_t n_block;        /* output channels per GEMM call (multiple of NR) */
-  size_t block_bytes;    /* bytes per packed NR-column block */
-  size_t group_bytes;    /* bytes of packed weights per group */
+  bool direct;        /* 1x1, no padding, u8: the input is the GEMM's A operand */
+  size_t row_stride;  /* bytes per im2col row */
+  size_t tile_pixels; /* output pixels per im2col tile (multiple of MR) */
+  size_t n_block;     /* output channels per GEMM call (multiple of NR) */
+  size_t block_bytes; /* bytes per packed NR-column block */
+  size_t group_bytes; /* bytes of packed weights per group */
   size_t im2col_bytes, acc_bytes, rowsum_bytes, workspace_bytes; /* 64-byte multiples */
 
   void* packed;
@@ -104,8 +104,7 @@ static qk_status check_geometry(const qk_conv2d_desc* d) {
 }
 
 /* Column terms of one group: int_bias - zx·Σw + K·zx·zw, modulo 2^32 (see the top comment). */
-static void column_terms(const qk_conv2d* op, size_t group, const int8_t* weights,
-                         int32_t* terms) {
+static void column_terms(const qk_conv2d* op, size_t group, const int8_t* weights, int32_t* terms) {
   const size_t ng = op->group_output_channels;
   const uint32_t zx = (uint32_t)op->q.input_zero_point_u8;
   for (size_t j = 0; j < ng; j++) {
@@ -156,7 +155,7 @@ static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
     terms[ch] = (int32_t)((uint32_t)op->q.int_bias[ch] - zx * sum);
   }
   (op->dw.pack ? op->dw.pack : qk_pack_dwconv_weights)(c, taps, op->dw.cb, weights, terms,
-                                                        op->packed);
+                                                       op->packed);
   free(terms);
   return QK_SUCCESS;
 }
@@ -203,9 +202,8 @@ static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
   for (size_t group = 0; group < op->groups; group++) {
     column_terms(op, group, weights, terms);
     g->pack(op->group_output_channels, op->group_input_channels, op->kernel_height,
-                         op->kernel_width, g->nr, g->kr,
-                         weights + group * op->group_output_channels * op->k, terms,
-                         (uint8_t*)op->packed + group * op->group_bytes);
+            op->kernel_width, g->nr, g->kr, weights + group * op->group_output_channels * op->k,
+            terms, (uint8_t*)op->packed + group * op->group_bytes);
   }
   free(terms);
   return QK_SUCCESS;
@@ -238,10 +236,10 @@ static void describe(const qk_conv2d* op, char* buf, size_t size) {
   snprintf(buf, size,
            "conv2d C=%zu O=%zu G=%zu k=%zux%zu s=%zux%zu d=%zux%zu p=%zu,%zu,%zu,%zu %s->%s "
            "numerics=%s isa=%s ukernels=%s",
-           op->input_channels, op->output_channels, op->groups, op->kernel_height,
-           op->kernel_width, op->stride_height, op->stride_width, op->dilation_height,
-           op->dilation_width, op->padding_top, op->padding_left, op->padding_bottom,
-           op->padding_right, qk_dtype_name(op->input_type), qk_dtype_name(op->output_type),
+           op->input_channels, op->output_channels, op->groups, op->kernel_height, op->kernel_width,
+           op->stride_height, op->stride_width, op->dilation_height, op->dilation_width,
+           op->padding_top, op->padding_left, op->padding_bottom, op->padding_right,
+           qk_dtype_name(op->input_type), qk_dtype_name(op->output_type),
            qk_numerics_name(op->numerics), op->isa->name, op->ukernels);
 }
 
@@ -347,17 +345,16 @@ static void subtract_row_terms(size_t mr, size_t nc, int32_t* acc, size_t acc_st
                                const int32_t* rowsum, const int32_t* zw) {
   for (size_t m = 0; m < mr; m++) {
     for (size_t n = 0; n < nc; n++) {
-      acc[m * acc_stride + n] = (int32_t)((uint32_t)acc[m * acc_stride + n] -
-                                          (uint32_t)zw[n] * (uint32_t)rowsum[m]);
+      acc[m * acc_stride + n] =
+          (int32_t)((uint32_t)acc[m * acc_stride + n] - (uint32_t)zw[n] * (uint32_t)rowsum[m]);
     }
   }
 }
 
-
 typedef struct run_context {
   const qk_conv2d* op;
-  const uint8_t* image;   /* input of the current image */
-  uint8_t* output_image;  /* output of the current image */
+  const uint8_t* image;  /* input of the current image */
+  uint8_t* output_image; /* output of the current image */
   uint8_t* im2col;
   int32_t* acc;
   int32_t* rowsum;
@@ -369,11 +366,10 @@ typedef struct run_context {
 typedef struct tile_operand {
   const uint8_t* base; /* row of the tile's first pixel */
   size_t a_stride;
-  bool split_at_rows;  /* strided direct path: a GEMM call must stay within one output row */
+  bool split_at_rows; /* strided direct path: a GEMM call must stay within one output row */
 } tile_operand;
 
-static const uint8_t* direct_row(const run_context* ctx, const qk_im2col_geometry* geo,
-                                 size_t p) {
+static const uint8_t* direct_row(const run_context* ctx, const qk_im2col_geometry* geo, size_t p) {
   const qk_conv2d* op = ctx->op;
   const size_t oy = p / geo->output_width, ox = p % geo->output_width;
   const size_t pixel = oy * op->stride_height * geo->input_width + ox * op->stride_width;
@@ -429,8 +425,7 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
                            op->q.weight_zero_point + channel);
       }
       uint8_t* out = ctx->output_image + (p0 + m0) * op->output_pixel_stride + channel;
-      op->requant(mr, nc, ctx->acc, nc, out, op->output_pixel_stride, &op->requant_params,
-                  channel);
+      op->requant(mr, nc, ctx->acc, nc, out, op->output_pixel_stride, &op->requant_params, channel);
     }
   }
 }
@@ -440,8 +435,8 @@ static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo
  * horizontally, like its left neighbour's, takes the neighbour's pointers moved by one stride
  * (kernel rows in the vertical padding stay at the zero row): an add per tap instead of the
  * coordinates and their bounds, for all but the border pixels. */
-static void depthwise_taps(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t oy,
-                           size_t ox, size_t count, const uint8_t* image, const uint8_t* zero_row,
+static void depthwise_taps(const qk_conv2d* op, const qk_im2col_geometry* geo, size_t oy, size_t ox,
+                           size_t count, const uint8_t* image, const uint8_t* zero_row,
                            const uint8_t** taps) {
   const size_t kh_n = op->kernel_height, kw_n = op->kernel_width, n = kh_n * kw_n;
   const size_t pixel = op->input_pixel_stride, row_bytes = geo->input_width * pixel;
@@ -454,8 +449,7 @@ static void depthwise_taps(const qk_conv2d* op, const qk_im2col_geometry* geo, s
   for (size_t i = 0; i < count; i++, taps += n) {
     const uint8_t* const* left = taps - n; /* the left neighbour's pointers when left_inside */
     const size_t x0 = (ox + i) * op->stride_width;
-    const bool inside =
-        x0 >= op->padding_left && x0 + x_span - op->padding_left < geo->input_width;
+    const bool inside = x0 >= op->padding_left && x0 + x_span - op->padding_left < geo->input_width;
     if (inside && left_inside && rows_inside) { /* the common case */
       for (size_t t = 0; t < n; t++) taps[t] = left[t] + step;
       continue;
@@ -466,11 +460,11 @@ static void depthwise_taps(const qk_conv2d* op, const qk_im2col_geometry* geo, s
       const uint8_t* row = row_inside ? image + (iy - op->padding_top) * row_bytes : NULL;
       for (size_t kw = 0; kw < kw_n; kw++, t++) {
         const size_t ix = x0 + kw * op->dilation_width;
-        const bool tap_inside = row_inside && ix >= op->padding_left &&
-                                ix - op->padding_left < geo->input_width;
-        taps[t] = !tap_inside                 ? zero_row
-                  : inside && left_inside     ? left[t] + step
-                                              : row + (ix - op->padding_left) * pixel;
+        const bool tap_inside =
+            row_inside && ix >= op->padding_left && ix - op->padding_left < geo->input_width;
+        taps[t] = !tap_inside             ? zero_row
+                  : inside && left_inside ? left[t] + step
+                                          : row + (ix - op->padding_left) * pixel;
       }
     }
     left_inside = inside;
@@ -563,9 +557,8 @@ static size_t unit_pixels(const qk_conv2d* op, size_t batch, size_t out_pixels, 
   return tile;
 }
 
-static qk_status run(const char* fn, const qk_conv2d* op, size_t batch, size_t height,
-                     size_t width, const void* input, void* output, void* workspace,
-                     qk_threadpool* pool) {
+static qk_status run(const char* fn, const qk_conv2d* op, size_t batch, size_t height, size_t width,
+                     const void* input, void* output, void* workspace, qk_threadpool* pool) {
   const double t0 = qk_verbose_enabled() ? qk_now_seconds() : 0.0;
   if (op == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: op is NULL", fn);
   size_t oh, ow;
@@ -583,8 +576,8 @@ static qk_status run(const char* fn, const qk_conv2d* op, size_t batch, size_t h
       !qk_mul_size(out_pixels, op->output_pixel_stride, &out_bytes) ||
       !qk_mul_size(out_bytes, batch, &out_bytes) ||
       !qk_mul_size(op->workspace_bytes, threads, &ws_bytes)) {
-    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu images of %zux%zu exceed the address space",
-                   fn, batch, height, width);
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu images of %zux%zu exceed the address space", fn,
+                   batch, height, width);
   }
   void* owned = NULL;
   if (workspace == NULL) {
@@ -630,11 +623,12 @@ static qk_status run(const char* fn, const qk_conv2d* op, size_t batch, size_t h
   qk_threadpool_run(pool, run_thread, &plan, threads);
   qk_aligned_free(owned);
   if (qk_verbose_enabled()) {
-    qk_verbose_log("run conv2d N=%zu H=%zu W=%zu -> %zux%zu C=%zu O=%zu G=%zu numerics=%s isa=%s "
-                   "ukernels=%s threads=%zu time=%.3fms",
-                   batch, height, width, oh, ow, op->input_channels, op->output_channels,
-                   op->groups, qk_numerics_name(op->numerics), op->isa->name, op->ukernels,
-                   threads, (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run conv2d N=%zu H=%zu W=%zu -> %zux%zu C=%zu O=%zu G=%zu numerics=%s isa=%s "
+        "ukernels=%s threads=%zu time=%.3fms",
+        batch, height, width, oh, ow, op->input_channels, op->output_channels, op->groups,
+        qk_numerics_name(op->numerics), op->isa->name, op->ukernels, threads,
+        (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
 }

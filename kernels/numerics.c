@@ -16,8 +16,10 @@ static const struct {
   qk_numerics mode;
   const char* name;
 } k_numerics_names[] = {
-    {QK_NUMERICS_PYTORCH_FBGEMM, "pytorch-fbgemm"}, {QK_NUMERICS_PYTORCH_QNNPACK, "pytorch-qnnpack"},
-    {QK_NUMERICS_PYTORCH_ONEDNN, "pytorch-onednn"}, {QK_NUMERICS_ONNXRUNTIME, "onnxruntime"},
+    {QK_NUMERICS_PYTORCH_FBGEMM, "pytorch-fbgemm"},
+    {QK_NUMERICS_PYTORCH_QNNPACK, "pytorch-qnnpack"},
+    {QK_NUMERICS_PYTORCH_ONEDNN, "pytorch-onednn"},
+    {QK_NUMERICS_ONNXRUNTIME, "onnxruntime"},
     {QK_NUMERICS_TFLITE, "tflite"},
 };
 
@@ -271,8 +273,7 @@ static qk_status prepare_qnnpack_u8(const qk_conv2d_desc* d, qk_conv_numerics* q
   /* QNNPACK's conv_utils.h picks its GEMM kernel for 1x1 stride-1 unpadded convolutions. */
   const bool runs_as_gemm = d->kernel_height == 1 && d->kernel_width == 1 &&
                             d->stride_height == 1 && d->stride_width == 1 && d->padding_top == 0 &&
-                            d->padding_left == 0 && d->padding_bottom == 0 &&
-                            d->padding_right == 0;
+                            d->padding_left == 0 && d->padding_bottom == 0 && d->padding_right == 0;
   for (size_t o = 0; o < d->output_channels; o++) {
     const double sw = weight_scale(d, o);
     q->scale[o] = (f32(sw) * f32(d->input_scale)) * (1.0f / f32(d->output_scale));
@@ -344,8 +345,7 @@ static qk_status prepare_onednn(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   qk_status s;
   if ((s = require_input_type(d, mode, QK_DTYPE_U8,
                               "torch: \"data type of input should be QUint8\"")) ||
-      (s = require_symmetric_weights(d, mode,
-                                     "torch: \"only supports symmetric quantization\"")) ||
+      (s = require_symmetric_weights(d, mode, "torch: \"only supports symmetric quantization\"")) ||
       (s = require_bias_type(d, mode, QK_DTYPE_F32))) {
     return s;
   }

@@ -54,10 +54,10 @@ typedef struct qk_conv_numerics {
   int32_t input_zero_point_u8; /* x_zp in the u8 domain the GEMM sees (s8: x_zp + 128) */
   uint8_t input_xor_mask;      /* 0x80 for s8 activations (x ^ 0x80 = x + 128 as u8), else 0 */
   float* scale;
-  float* bias;          /* float bias term per channel (FP32_CVT, FP32_FZP), zeros otherwise */
-  int32_t* int_bias;    /* int32 bias added to the accumulator (qnnpack, ORT, TFLite), or 0 */
-  int32_t* multiplier;  /* GEMMLOWP */
-  int32_t* shift;       /* GEMMLOWP */
+  float* bias;         /* float bias term per channel (FP32_CVT, FP32_FZP), zeros otherwise */
+  int32_t* int_bias;   /* int32 bias added to the accumulator (qnnpack, ORT, TFLite), or 0 */
+  int32_t* multiplier; /* GEMMLOWP */
+  int32_t* shift;      /* GEMMLOWP */
   int32_t* weight_zero_point; /* per output channel (replicated when per tensor) */
   bool has_weight_zero_point; /* any nonzero: the GEMM needs row sums */
   int32_t output_zero_point, output_min, output_max;
@@ -71,7 +71,7 @@ QK_INTERNAL qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* desc, qk_co
 QK_INTERNAL void qk_conv_numerics_free(qk_conv_numerics* q);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_KERNELS_NUMERICS_H */

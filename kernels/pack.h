@@ -22,13 +22,14 @@ QK_INTERNAL void qk_pack_gemm_weights(size_t n, size_t cg, size_t kh, size_t kw,
                                       void* packed);
 
 /* Depthwise weights: `channels` channels of `taps` (= KH * KW) weights each, OIHW with I = 1, i.e.
- * w[c][tap]; colterm[c]. Writes ceil(channels / cb) blocks of int32 colterm[cb]; int8 [taps][cb]. */
+ * w[c][tap]; colterm[c]. Writes ceil(channels / cb) blocks of int32 colterm[cb]; int8 [taps][cb].
+ */
 QK_INTERNAL bool qk_packed_dwconv_size(size_t channels, size_t taps, size_t cb, size_t* bytes);
 QK_INTERNAL void qk_pack_dwconv_weights(size_t channels, size_t taps, size_t cb, const int8_t* w,
                                         const int32_t* colterm, void* packed);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_KERNELS_PACK_H */

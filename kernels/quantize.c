@@ -44,8 +44,7 @@ static qk_status check_numerics(const char* fn, qk_numerics numerics, qk_dtype q
   switch (numerics) {
     case QK_NUMERICS_PYTORCH_FBGEMM:
     case QK_NUMERICS_PYTORCH_QNNPACK:
-    case QK_NUMERICS_PYTORCH_ONEDNN:
-      return QK_SUCCESS;
+    case QK_NUMERICS_PYTORCH_ONEDNN: return QK_SUCCESS;
     case QK_NUMERICS_ONNXRUNTIME:
     case QK_NUMERICS_TFLITE:
       if (qtype == QK_DTYPE_S32) {

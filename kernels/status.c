@@ -54,9 +54,18 @@ void qk_aligned_free(void* p) { free(p); }
 
 bool qk_dtype_range(qk_dtype type, int32_t* qmin, int32_t* qmax) {
   switch (type) {
-    case QK_DTYPE_U8: *qmin = 0; *qmax = 255; return true;
-    case QK_DTYPE_S8: *qmin = -128; *qmax = 127; return true;
-    case QK_DTYPE_S32: *qmin = INT32_MIN; *qmax = INT32_MAX; return true;
+    case QK_DTYPE_U8:
+      *qmin = 0;
+      *qmax = 255;
+      return true;
+    case QK_DTYPE_S8:
+      *qmin = -128;
+      *qmax = 127;
+      return true;
+    case QK_DTYPE_S32:
+      *qmin = INT32_MIN;
+      *qmax = INT32_MAX;
+      return true;
     default: *qmin = *qmax = 0; return false;
   }
 }

@@ -15,7 +15,7 @@ QK_INTERNAL void qk_threadpool_run(qk_threadpool* pool, void (*fn)(void*, size_t
                                    size_t tasks);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_KERNELS_THREADPOOL_H */

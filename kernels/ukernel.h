@@ -39,9 +39,8 @@ typedef void (*qk_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const uint8_
  * pack: n output channels of one group, w in OIHW order [n][cg][kh][kw], K order (kh, kw, c);
  *       colterm[n] int32 column terms; writes ceil(n / nr) blocks, padding zeroed. */
 typedef bool (*qk_packed_block_size_fn)(size_t k, size_t nr, size_t kr, size_t* bytes);
-typedef void (*qk_pack_weights_fn)(size_t n, size_t cg, size_t kh, size_t kw, size_t nr,
-                                   size_t kr, const int8_t* w, const int32_t* colterm,
-                                   void* packed);
+typedef void (*qk_pack_weights_fn)(size_t n, size_t cg, size_t kh, size_t kw, size_t nr, size_t kr,
+                                   const int8_t* w, const int32_t* colterm, void* packed);
 
 typedef struct qk_gemm_config {
   qk_gemm_ukernel_fn fn;
@@ -130,8 +129,8 @@ typedef void (*qk_im2col_fn)(const qk_im2col_geometry* g, const uint8_t* image, 
  * acc: row p at acc + p * acc_stride int32 elements; only the first `channels` are written.
  * ------------------------------------------------------------------------------------------- */
 typedef void (*qk_dwconv_ukernel_fn)(size_t channels, size_t pixels, size_t taps,
-                                     const uint8_t* const* input, uint8_t xor_mask,
-                                     const void* w, int32_t* acc, size_t acc_stride);
+                                     const uint8_t* const* input, uint8_t xor_mask, const void* w,
+                                     int32_t* acc, size_t acc_stride);
 
 /* Depthwise weight packing (kernels/pack.h has the generic layout above).
  * packed_size: bytes for `channels` channels of `taps` taps (false on size_t overflow).
@@ -143,20 +142,19 @@ typedef void (*qk_pack_dwconv_fn)(size_t channels, size_t taps, size_t cb, const
 typedef struct qk_dwconv_config {
   qk_dwconv_ukernel_fn fn; /* NULL: the ISA uses the generic depthwise kernel */
   const char* name;
-  uint32_t cb;             /* channel block of the packed weights */
+  uint32_t cb; /* channel block of the packed weights */
   /* NULL: the generic layout (qk_packed_dwconv_size / qk_pack_dwconv_weights) */
   qk_packed_dwconv_size_fn packed_size;
   qk_pack_dwconv_fn pack;
 } qk_dwconv_config;
 
 /* ---- the generic (portable C) kernels ---- */
-#define QK_DECLARE_GEMM(name)                                                                 \
+#define QK_DECLARE_GEMM(name)                                                               \
   QK_INTERNAL void name(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride, \
                         const void* w, int32_t* c, size_t c_stride)
-#define QK_DECLARE_REQUANT(name)                                                          \
-  QK_INTERNAL void name(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,      \
-                        uint8_t* out, size_t out_stride, const qk_requant_params* params, \
-                        size_t channel_offset)
+#define QK_DECLARE_REQUANT(name)                                                                   \
+  QK_INTERNAL void name(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride, uint8_t* out, \
+                        size_t out_stride, const qk_requant_params* params, size_t channel_offset)
 
 QK_DECLARE_GEMM(qk_gemm_u8s8_4x8c4__generic);
 QK_DECLARE_REQUANT(qk_requant_fp32_cvt__generic);
@@ -166,11 +164,11 @@ QK_DECLARE_REQUANT(qk_requant_gemmlowp__generic);
 QK_INTERNAL void qk_dwconv_u8s8_c16__generic(size_t channels, size_t pixels, size_t taps,
                                              const uint8_t* const* input, uint8_t xor_mask,
                                              const void* w, int32_t* acc, size_t acc_stride);
-QK_INTERNAL void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image,
-                                       size_t p0, size_t rows, uint8_t* out, size_t row_stride);
+QK_INTERNAL void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
+                                       size_t rows, uint8_t* out, size_t row_stride);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_KERNELS_UKERNEL_H */

@@ -18,7 +18,7 @@ QK_INTERNAL double qk_now_seconds(void);
 QK_INTERNAL void qk_verbose_log(const char* format, ...) QK_PRINTF(1, 2);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_KERNELS_VERBOSE_H */

@@ -1,8 +1,7 @@
 // The public API's contract: every status each function can return, with the exact code, and the
 // message that says why; plus the version, status strings and quantize / dequantize semantics.
-#include <gtest/gtest.h>
-
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,8 +32,12 @@ TEST(Api, Version) {
 }
 
 TEST(Api, StatusStringsAreDistinct) {
-  const qk_status all[] = {QK_SUCCESS,         QK_ERROR_INVALID_ARGUMENT, QK_ERROR_UNSUPPORTED,
-                           QK_ERROR_UNSUPPORTED_ISA, QK_ERROR_OUT_OF_MEMORY, QK_ERROR_SIZE_OVERFLOW};
+  const qk_status all[] = {QK_SUCCESS,
+                           QK_ERROR_INVALID_ARGUMENT,
+                           QK_ERROR_UNSUPPORTED,
+                           QK_ERROR_UNSUPPORTED_ISA,
+                           QK_ERROR_OUT_OF_MEMORY,
+                           QK_ERROR_SIZE_OVERFLOW};
   std::vector<std::string> seen;
   for (qk_status s : all) {
     const std::string str = qk_status_string(s);
@@ -117,8 +120,8 @@ TEST(Quantize, PyTorchMultipliesByTheReciprocal) {
   const float x = 0.273939937f;
   const double s = 0.00214854861f;
   uint8_t q = 0;
-  for (qk_numerics n : {QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_QNNPACK,
-                        QK_NUMERICS_PYTORCH_ONEDNN}) {
+  for (qk_numerics n :
+       {QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_QNNPACK, QK_NUMERICS_PYTORCH_ONEDNN}) {
     ASSERT_EQ(qk_quantize(n, QK_DTYPE_U8, 1, 1, 1, &x, 1, &s, nullptr, &q), QK_SUCCESS);
     EXPECT_EQ(q, 128);
   }
@@ -169,16 +172,16 @@ TEST(Quantize, PerChannelAndInt32) {
   const float big[3] = {3e9f, -3e9f, 123.5f};
   int32_t q32[3];
   const double one = 1.0;
-  ASSERT_EQ(qk_quantize(QK_NUMERICS_PYTORCH_QNNPACK, QK_DTYPE_S32, 1, 1, 3, big, 1, &one, nullptr,
-                        q32),
-            QK_SUCCESS);
+  ASSERT_EQ(
+      qk_quantize(QK_NUMERICS_PYTORCH_QNNPACK, QK_DTYPE_S32, 1, 1, 3, big, 1, &one, nullptr, q32),
+      QK_SUCCESS);
   EXPECT_EQ(q32[0], INT32_MAX);
   EXPECT_EQ(q32[1], INT32_MIN);
   EXPECT_EQ(q32[2], 124);
   float d32[3];
-  ASSERT_EQ(qk_dequantize(QK_NUMERICS_PYTORCH_QNNPACK, QK_DTYPE_S32, 1, 1, 3, q32, 1, &one,
-                          nullptr, d32),
-            QK_SUCCESS);
+  ASSERT_EQ(
+      qk_dequantize(QK_NUMERICS_PYTORCH_QNNPACK, QK_DTYPE_S32, 1, 1, 3, q32, 1, &one, nullptr, d32),
+      QK_SUCCESS);
   EXPECT_EQ(d32[2], 124.0f);
 }
 
@@ -364,16 +367,19 @@ TEST_F(Conv2dApi, CreateUnsupportedByTheFramework) {
   EXPECT_EQ(With([](auto& d) { d.output_type = QK_DTYPE_S8; }), unsupported);
   EXPECT_THAT(qk_last_error(), HasSubstr("outputs of the input's type"));
   // bias types
-  for (qk_numerics n : {QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_QNNPACK,
-                        QK_NUMERICS_PYTORCH_ONEDNN}) {
-    EXPECT_EQ(With([&](auto& d) { d.numerics = n, d.bias_type = QK_DTYPE_S32, d.bias = bias_i_.data(); }),
-              unsupported);
+  for (qk_numerics n :
+       {QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_QNNPACK, QK_NUMERICS_PYTORCH_ONEDNN}) {
+    EXPECT_EQ(
+        With([&](auto& d) { d.numerics = n, d.bias_type = QK_DTYPE_S32, d.bias = bias_i_.data(); }),
+        unsupported);
   }
   for (qk_numerics n : {QK_NUMERICS_ONNXRUNTIME, QK_NUMERICS_TFLITE}) {
-    EXPECT_EQ(With([&](auto& d) { d.numerics = n, d.bias_type = QK_DTYPE_F32, d.bias = bias_f_.data(); }),
-              unsupported);
-    EXPECT_EQ(With([&](auto& d) { d.numerics = n, d.bias_type = QK_DTYPE_S32, d.bias = bias_i_.data(); }),
-              QK_SUCCESS);
+    EXPECT_EQ(
+        With([&](auto& d) { d.numerics = n, d.bias_type = QK_DTYPE_F32, d.bias = bias_f_.data(); }),
+        unsupported);
+    EXPECT_EQ(
+        With([&](auto& d) { d.numerics = n, d.bias_type = QK_DTYPE_S32, d.bias = bias_i_.data(); }),
+        QK_SUCCESS);
   }
   auto s8 = [](qk_conv2d_desc& d) {
     d.input_type = d.output_type = QK_DTYPE_S8;
@@ -403,9 +409,11 @@ TEST_F(Conv2dApi, CreateUnsupportedByTheFramework) {
   EXPECT_EQ(With([&](auto& d) { s8(d), d.relu = 1, d.output_zero_point = 127; }), unsupported);
   EXPECT_EQ(With([&](auto& d) { d.relu = 1, d.output_zero_point = 255; }), QK_SUCCESS)
       << "QNNPACK (u8) computes it: every output is 255";
-  EXPECT_EQ(With([&](auto& d) { d.relu = 1, d.output_zero_point = 255,
-                                d.numerics = QK_NUMERICS_PYTORCH_ONEDNN; }),
-            QK_SUCCESS) << "oneDNN computes it (every output is 255)";
+  EXPECT_EQ(With([&](auto& d) {
+              d.relu = 1, d.output_zero_point = 255, d.numerics = QK_NUMERICS_PYTORCH_ONEDNN;
+            }),
+            QK_SUCCESS)
+      << "oneDNN computes it (every output is 255)";
   // qnnpack qint8: multiplier must be in [2^-32, 256)
   EXPECT_EQ(With([&](auto& d) { s8(d), d.output_scale = 0.05 * 0.01 / 256; }), unsupported);
   EXPECT_THAT(qk_last_error(), HasSubstr("256"));

@@ -13,8 +13,12 @@ namespace {
 
 // The twin is outside any ISA table: describe it like one, with the generic packing it uses.
 const qk_gemm_config kEvex = {qk_gemm_u8s8_6x16c4__avxvnni_evex,
-                              "qk_gemm_u8s8_6x16c4__avxvnni_evex", 6, 16, 4,
-                              qk_packed_block_size, qk_pack_gemm_weights};
+                              "qk_gemm_u8s8_6x16c4__avxvnni_evex",
+                              6,
+                              16,
+                              4,
+                              qk_packed_block_size,
+                              qk_pack_gemm_weights};
 
 bool Has(uint32_t features) { return (qk_cpu_detect()->features & features) == features; }
 

@@ -84,9 +84,10 @@ Config RandomConfig(std::mt19937& rng, qk_numerics numerics, bool large) {
   c.in_stride = c.c + (rng() % 4 == 0 ? pick(1, 5) : 0);
   c.out_stride = c.o + (rng() % 4 == 0 ? pick(1, 5) : 0);
   c.per_channel = rng() % 2;
-  const bool wzp_ok = numerics == QK_NUMERICS_PYTORCH_FBGEMM || numerics == QK_NUMERICS_ONNXRUNTIME ||
-                      ((numerics == QK_NUMERICS_PYTORCH_QNNPACK || numerics == QK_NUMERICS_TFLITE) &&
-                       c.type == QK_DTYPE_U8);
+  const bool wzp_ok =
+      numerics == QK_NUMERICS_PYTORCH_FBGEMM || numerics == QK_NUMERICS_ONNXRUNTIME ||
+      ((numerics == QK_NUMERICS_PYTORCH_QNNPACK || numerics == QK_NUMERICS_TFLITE) &&
+       c.type == QK_DTYPE_U8);
   if (numerics == QK_NUMERICS_TFLITE && c.type == QK_DTYPE_U8) c.per_channel = false;
   c.wzp = wzp_ok && rng() % 2;
   c.bias = rng() % 4 != 0;
@@ -123,9 +124,9 @@ Data RandomData(const Config& c) {
   std::uniform_real_distribution<double> e(-12, -2);
   for (size_t i = 0; i < nscales; i++) {
     d.ws.push_back(static_cast<float>(std::exp2(e(rng))));
-    d.wz.push_back(c.wzp ? (c.numerics == QK_NUMERICS_ONNXRUNTIME ? (i == 0 ? wz(rng) : d.wz[0])
-                                                                  : wz(rng))
-                         : 0);
+    d.wz.push_back(
+        c.wzp ? (c.numerics == QK_NUMERICS_ONNXRUNTIME ? (i == 0 ? wz(rng) : d.wz[0]) : wz(rng))
+              : 0);
   }
   d.sx = static_cast<float>(std::exp2(e(rng)));
   d.zx = zero_point();
@@ -190,8 +191,8 @@ std::vector<uint8_t> Reference(const Config& c, const Data& d, const qk_conv2d_d
   EXPECT_EQ(qk_conv_numerics_prepare(&desc, &q), QK_SUCCESS) << qk_last_error();
   size_t count = 0;
   const qk_isa_config* generic = qk_isa_compiled(&count)[0];
-  qk_requant_params p{q.scale, q.bias, q.multiplier, q.shift, q.output_zero_point, q.output_min,
-                      q.output_max};
+  qk_requant_params p{q.scale,      q.bias,      q.multiplier, q.shift, q.output_zero_point,
+                      q.output_min, q.output_max};
   const bool s8 = c.type == QK_DTYPE_S8;
   const size_t cg = c.c / c.groups, og = c.o / c.groups;
   std::vector<uint8_t> y(c.n * oh * ow * c.out_stride, 0x77);
@@ -237,7 +238,8 @@ void CheckRandom(qk_numerics numerics, bool large, int cases) {
       const Data d = RandomData(c);
       const qk_conv2d_desc desc = MakeDesc(c, d);
       qk_conv2d* raw = nullptr;
-      ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS) << Describe(c) << ": " << qk_last_error();
+      ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS)
+          << Describe(c) << ": " << qk_last_error();
       std::unique_ptr<qk_conv2d, decltype(&qk_conv2d_delete)> op(raw, qk_conv2d_delete);
       size_t oh = 0, ow = 0;
       ASSERT_EQ(qk_conv2d_output_size(op.get(), c.h, c.w, &oh, &ow), QK_SUCCESS);
@@ -304,15 +306,15 @@ TEST(Conv2d, DepthwiseWideChannelsAndKernels) {
       const Data d = RandomData(c);
       const qk_conv2d_desc desc = MakeDesc(c, d);
       qk_conv2d* raw = nullptr;
-      ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS) << Describe(c) << ": " << qk_last_error();
+      ASSERT_EQ(qk_conv2d_create(&desc, &raw), QK_SUCCESS)
+          << Describe(c) << ": " << qk_last_error();
       std::unique_ptr<qk_conv2d, decltype(&qk_conv2d_delete)> op(raw, qk_conv2d_delete);
       ASSERT_NE(std::strstr(qk_conv2d_ukernels(op.get()), "dwconv"), nullptr) << Describe(c);
       size_t oh = 0, ow = 0;
       ASSERT_EQ(qk_conv2d_output_size(op.get(), c.h, c.w, &oh, &ow), QK_SUCCESS);
       const std::vector<uint8_t> want = Reference(c, d, desc, oh, ow);
       std::vector<uint8_t> got(want.size(), 0x77);
-      ASSERT_EQ(qk_conv2d_run(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), nullptr),
-                QK_SUCCESS)
+      ASSERT_EQ(qk_conv2d_run(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), nullptr), QK_SUCCESS)
           << qk_last_error();
       ASSERT_EQ(got, want) << Describe(c) << " on " << isa << " (" << qk_conv2d_ukernels(op.get())
                            << ")";
@@ -348,12 +350,12 @@ TEST(Conv2d, ThreadedRunsMatchTheReference) {
     const std::vector<uint8_t> want = Reference(c, d, desc, oh, ow);
     for (qk_threadpool* pool : pools) {
       std::vector<uint8_t> got(want.size(), 0x77);
-      ASSERT_EQ(qk_conv2d_run_threaded(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), nullptr,
-                                       pool),
-                QK_SUCCESS)
+      ASSERT_EQ(
+          qk_conv2d_run_threaded(op.get(), c.n, c.h, c.w, d.x.data(), got.data(), nullptr, pool),
+          QK_SUCCESS)
           << qk_last_error();
-      ASSERT_EQ(got, want) << Describe(c) << " with " << qk_threadpool_threads(pool)
-                           << " threads (" << qk_conv2d_ukernels(op.get()) << ")";
+      ASSERT_EQ(got, want) << Describe(c) << " with " << qk_threadpool_threads(pool) << " threads ("
+                           << qk_conv2d_ukernels(op.get()) << ")";
     }
   }
   for (qk_threadpool* pool : pools) qk_threadpool_delete(pool);

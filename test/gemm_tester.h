@@ -34,15 +34,15 @@ class GemmTester {
                                                std::numeric_limits<int32_t>::max());
     for (auto& v : a) {
       v = static_cast<uint8_t>(fill == Fill::kRandom ? u8(rng_)
-                               : fill == Fill::kMax   ? 255
-                               : fill == Fill::kMin   ? 0
-                                                      : (rng_() & 1) * 255);
+                               : fill == Fill::kMax  ? 255
+                               : fill == Fill::kMin  ? 0
+                                                     : (rng_() & 1) * 255);
     }
     for (auto& v : w) {
       v = static_cast<int8_t>(fill == Fill::kRandom ? s8(rng_)
-                              : fill == Fill::kMax   ? -128
-                              : fill == Fill::kMin   ? 127
-                                                     : ((rng_() & 1) ? 127 : -128));
+                              : fill == Fill::kMax  ? -128
+                              : fill == Fill::kMin  ? 127
+                                                    : ((rng_() & 1) ? 127 : -128));
     }
     for (auto& v : colterm) v = i32(rng_);
 

@@ -146,11 +146,13 @@ GoldenCase ReadCase(LineReader& r, const std::string& name) {
   if (expect.empty()) r.Fail("expect needs 'output' or 'unsupported <reason>'");
   if (expect[0] == "unsupported") {
     c.expect_unsupported = true;
-    for (size_t i = 1; i < expect.size(); i++) c.unsupported_reason += (i > 1 ? " " : "") + expect[i];
+    for (size_t i = 1; i < expect.size(); i++)
+      c.unsupported_reason += (i > 1 ? " " : "") + expect[i];
   } else if (expect[0] == "output") {
     c.out_h = OutExtent(c.h, c.padding[0], c.padding[2], c.kh, c.dilation[0], c.stride[0]);
     c.out_w = OutExtent(c.w, c.padding[1], c.padding[3], c.kw, c.dilation[1], c.stride[1]);
-    c.output = ToI32(r.Ints(r.Expect("output"), static_cast<size_t>(c.n * c.o * c.out_h * c.out_w)));
+    c.output =
+        ToI32(r.Ints(r.Expect("output"), static_cast<size_t>(c.n * c.o * c.out_h * c.out_w)));
   } else {
     r.Fail("expect must be 'output' or 'unsupported'");
   }
@@ -233,8 +235,8 @@ RunResult RunGoldenCase(const GoldenCase& c) {
         x[(static_cast<size_t>(n) * hw + p) * static_cast<size_t>(c.c) + static_cast<size_t>(ch)] =
             static_cast<uint8_t>(c.input[(static_cast<size_t>(n * c.c + ch)) * hw + p]);
   size_t oh = 0, ow = 0;
-  result.status = qk_conv2d_output_size(op.get(), static_cast<size_t>(c.h),
-                                        static_cast<size_t>(c.w), &oh, &ow);
+  result.status =
+      qk_conv2d_output_size(op.get(), static_cast<size_t>(c.h), static_cast<size_t>(c.w), &oh, &ow);
   if (result.status != QK_SUCCESS) {
     result.message = qk_last_error();
     return result;
@@ -251,8 +253,8 @@ RunResult RunGoldenCase(const GoldenCase& c) {
   for (int64_t n = 0; n < c.n; n++)
     for (int64_t o = 0; o < c.o; o++)
       for (size_t p = 0; p < ohw; p++) {
-        const uint8_t v =
-            y[(static_cast<size_t>(n) * ohw + p) * static_cast<size_t>(c.o) + static_cast<size_t>(o)];
+        const uint8_t v = y[(static_cast<size_t>(n) * ohw + p) * static_cast<size_t>(c.o) +
+                            static_cast<size_t>(o)];
         result.output[static_cast<size_t>(n * c.o + o) * ohw + p] =
             s8 ? static_cast<int8_t>(v) : static_cast<int32_t>(v);
       }

@@ -3,6 +3,8 @@
 //
 // Files: the committed ones under test/data/golden (QK_GOLDEN_DIR), or the list in the environment
 // variable QK_GOLDEN_FILES (colon-separated; CI uses it for a freshly generated random set).
+#include "golden.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "golden.h"
 #include "isa_util.h"
 #include "qk.h"
 
@@ -65,8 +66,8 @@ TEST_P(GoldenTest, BitExactOnEveryIsa) {
       for (size_t i = 0; i < c.output.size(); i++) {
         if (r.output[i] != c.output[i]) {
           if (bad < 5) {
-            ADD_FAILURE() << Describe(c) << " on " << isa << " (" << r.ukernels << "): output["
-                          << i << "] = " << r.output[i] << ", framework gave " << c.output[i];
+            ADD_FAILURE() << Describe(c) << " on " << isa << " (" << r.ukernels << "): output[" << i
+                          << "] = " << r.output[i] << ", framework gave " << c.output[i];
           }
           bad++;
         }
@@ -75,10 +76,10 @@ TEST_P(GoldenTest, BitExactOnEveryIsa) {
       bad_cases += bad != 0;
       checked++;
     }
-    std::printf("[ golden   ] %s on %s: %zu cases bit-exact%s, %zu refusals matched, %zu bad "
-                "cases (%zu values)\n",
-                GetParam().c_str(), isa.c_str(), checked - bad_cases, "", refused, bad_cases,
-                bad_values);
+    std::printf(
+        "[ golden   ] %s on %s: %zu cases bit-exact%s, %zu refusals matched, %zu bad "
+        "cases (%zu values)\n",
+        GetParam().c_str(), isa.c_str(), checked - bad_cases, "", refused, bad_cases, bad_values);
     EXPECT_EQ(bad_cases, 0u);
   }
 }

@@ -5,6 +5,8 @@
 //
 // Each example is a 1x1 convolution, so the accumulator is Σ_c (x_c - x_zp)(w_c - w_zp) and can
 // be set exactly.
+#include "kernels/numerics.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "isa_util.h"
-#include "kernels/numerics.h"
 #include "qk.h"
 
 namespace {
@@ -20,9 +21,9 @@ namespace {
 struct Example {
   qk_numerics numerics = QK_NUMERICS_PYTORCH_FBGEMM;
   qk_dtype type = QK_DTYPE_U8;
-  std::vector<int> x;                // C activations of one pixel
-  std::vector<int> w;                // O x C weights
-  std::vector<double> weight_scales; // 1 or O
+  std::vector<int> x;                 // C activations of one pixel
+  std::vector<int> w;                 // O x C weights
+  std::vector<double> weight_scales;  // 1 or O
   std::vector<int32_t> weight_zero_points;
   double sx = 1, so = 1;
   int32_t zx = 0, zo = 0;
@@ -182,12 +183,12 @@ TEST(NumericsTflite, QuantizeMultiplier) {
     double m;
     int32_t multiplier, shift;
   } cases[] = {
-      {0.25, 1 << 30, -1},               // frexp: 0.5 * 2^-1
-      {1.0, 1 << 30, 1},                 // 0.5 * 2^1
-      {0.3, 1288490189, -1},             // 0.6 * 2^31 = 1288490188.8 -> 1288490189
-      {0.75, 1610612736, 0},             // exact
+      {0.25, 1 << 30, -1},                    // frexp: 0.5 * 2^-1
+      {1.0, 1 << 30, 1},                      // 0.5 * 2^1
+      {0.3, 1288490189, -1},                  // 0.6 * 2^31 = 1288490188.8 -> 1288490189
+      {0.75, 1610612736, 0},                  // exact
       {1.0 - 1.0 / (1LL << 40), 1 << 30, 1},  // q*2^31 rounds to 2^31: halved, shift + 1
-      {std::ldexp(1.0, -33), 0, 0},      // shift -32 < -31: flushed to zero
+      {std::ldexp(1.0, -33), 0, 0},           // shift -32 < -31: flushed to zero
       {std::ldexp(1.0, -32), 1 << 30, -31},
       {0.0, 0, 0},
   };

@@ -34,9 +34,9 @@ class RequantTest : public testing::TestWithParam<const qk_isa_config*> {};
 // ---- random ----
 // Random parameters covering the whole range a mode can produce, including multipliers > 1
 // (float overflow of the conversion), tiny ones and large biases.
-void RandomParams(std::mt19937& rng, size_t channels, bool s8,
-                  std::vector<float>* scale, std::vector<float>* bias, std::vector<int32_t>* mult,
-                  std::vector<int32_t>* shift, qk_requant_params* p) {
+void RandomParams(std::mt19937& rng, size_t channels, bool s8, std::vector<float>* scale,
+                  std::vector<float>* bias, std::vector<int32_t>* mult, std::vector<int32_t>* shift,
+                  qk_requant_params* p) {
   std::uniform_real_distribution<double> log_scale(-30, 4);
   std::uniform_int_distribution<int32_t> m31(1 << 30, std::numeric_limits<int32_t>::max());
   std::uniform_int_distribution<int32_t> sh(-31, 8);
@@ -71,9 +71,16 @@ TEST_P(RequantTest, RandomMatchesGeneric) {
   std::uniform_int_distribution<int32_t> i32(std::numeric_limits<int32_t>::min(),
                                              std::numeric_limits<int32_t>::max());
   std::uniform_int_distribution<int32_t> small(-100000, 100000);
-  const int32_t specials[] = {0, 1, -1, std::numeric_limits<int32_t>::min(),
-                              std::numeric_limits<int32_t>::max(), 1 << 24, (1 << 24) + 1,
-                              -(1 << 24) - 1, 2147483520, -2147483520};
+  const int32_t specials[] = {0,
+                              1,
+                              -1,
+                              std::numeric_limits<int32_t>::min(),
+                              std::numeric_limits<int32_t>::max(),
+                              1 << 24,
+                              (1 << 24) + 1,
+                              -(1 << 24) - 1,
+                              2147483520,
+                              -2147483520};
   size_t checked = 0;
   for (int kind = 0; kind < QK_REQUANT_KIND_COUNT; kind++) {
     const qk_requant_config& test = isa->requant[kind];
@@ -88,12 +95,11 @@ TEST_P(RequantTest, RandomMatchesGeneric) {
       std::vector<float> scale, bias;
       std::vector<int32_t> mult, shift;
       qk_requant_params p;
-      RandomParams(rng, nc + offset, s8, &scale, &bias, &mult,
-                   &shift, &p);
+      RandomParams(rng, nc + offset, s8, &scale, &bias, &mult, &shift, &p);
       std::vector<int32_t> acc((mr - 1) * acc_stride + nc);
       for (auto& v : acc) {
         const int r = static_cast<int>(rng() % 8);
-        v = r == 0 ? specials[rng() % (sizeof(specials) / sizeof(specials[0]))]
+        v = r == 0  ? specials[rng() % (sizeof(specials) / sizeof(specials[0]))]
             : r < 4 ? i32(rng)
                     : small(rng);
       }
@@ -102,19 +108,18 @@ TEST_P(RequantTest, RandomMatchesGeneric) {
       test.fn(mr, nc, acc.data(), acc_stride, got.data(), out_stride, &p, offset);
       for (size_t i = 0; i < want.size(); i++) {
         ASSERT_EQ(int{got[i]}, int{want[i]})
-            << test.name << " vs " << ref.name << " at byte " << i << " (mr=" << mr
-            << " nc=" << nc << " offset=" << offset << ")";
+            << test.name << " vs " << ref.name << " at byte " << i << " (mr=" << mr << " nc=" << nc
+            << " offset=" << offset << ")";
       }
       checked += mr * nc;
     }
   }
-  std::printf("[ requant  ] %s random: %zu outputs of 4 families match generic\n",
-              isa->name, checked);
+  std::printf("[ requant  ] %s random: %zu outputs of 4 families match generic\n", isa->name,
+              checked);
 }
 
 // ---- enumerated edges ----
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
 
 // One channel per case (acc with its own scale, bias, multiplier, shift).
 struct Cases {
@@ -149,17 +154,17 @@ Cases EdgeCases() {
   c.Add(0, 1.0f, -2147483904.0f);  // next float below -2^31: out of range
   c.Add(5, 1.0f, kInf);
   c.Add(5, 1.0f, -kInf);
-  c.Add(5, 0.0f, kInf);            // inf * 0 = NaN
-  c.Add(0, 1e30f, 1e30f);          // finite * finite = inf
+  c.Add(5, 0.0f, kInf);    // inf * 0 = NaN
+  c.Add(0, 1e30f, 1e30f);  // finite * finite = inf
   // Round-half-even ties: acc / 2 and acc / 4 for small acc.
   for (int32_t a = -9; a <= 9; a++) c.Add(a, 0.5f, 0.0f), c.Add(a, 0.25f, 0.0f);
-  c.Add(3, 0.5f, 0.5f);            // (3 + 0.5) * 0.5 = 1.75
+  c.Add(3, 0.5f, 0.5f);  // (3 + 0.5) * 0.5 = 1.75
   // gemmlowp: multiplier 2^30 (x 0.5) and shifts -1..-3 give exact ties in both roundings.
   for (int32_t a = -12; a <= 12; a++) {
     for (int32_t sh : {0, -1, -2, -3}) c.Add(a, 1.0f, 0.0f, 1 << 30, sh);
   }
   for (int32_t a : {kMin32, kMax32, kMin32 + 1, 1 << 30, 3 << 29}) {
-    for (int32_t sh : {-31, -1, 0, 1, 8}) c.Add(a, 1.0f, 0.0f, kMax32, sh);   // left shift wraps
+    for (int32_t sh : {-31, -1, 0, 1, 8}) c.Add(a, 1.0f, 0.0f, kMax32, sh);  // left shift wraps
   }
   c.Add(kMin32, 1.0f, 0.0f, 0, 0);  // multiplier 0
   return c;
@@ -176,8 +181,9 @@ TEST_P(RequantTest, EdgeCasesMatchGeneric) {
       for (const int32_t zp : {0, 1, s8 ? -128 : 255, s8 ? 127 : 128}) {
         for (size_t r = 0; r < 5; r++) {
           const Cases c = all.Rotated(r);
-          const qk_requant_params p{c.scale.data(), c.bias.data(), c.multiplier.data(),
-                                    c.shift.data(), zp, s8 ? -128 : 0, s8 ? 127 : 255};
+          const qk_requant_params p{
+              c.scale.data(), c.bias.data(), c.multiplier.data(), c.shift.data(), zp,
+              s8 ? -128 : 0,  s8 ? 127 : 255};
           std::vector<uint8_t> want(nc, 0xCD), got(nc, 0xCD);
           generic->requant[kind].fn(1, nc, c.acc.data(), nc, want.data(), nc, &p, 0);
           isa->requant[kind].fn(1, nc, c.acc.data(), nc, got.data(), nc, &p, 0);
@@ -224,34 +230,27 @@ struct Case {
 
 int32_t AccValue(std::mt19937& rng, bool tie_friendly) {
   static const int32_t specials[] = {
-      0,          1,           -1,      kMin32,          kMax32,
-      kMin32 + 1,   kMax32 - 1,    1 << 24, (1 << 24) + 1, -(1 << 24) - 1,
+      0,          1,           -1,      kMin32,        kMax32,
+      kMin32 + 1, kMax32 - 1,  1 << 24, (1 << 24) + 1, -(1 << 24) - 1,
       2147483520, -2147483520, 1 << 30, -(1 << 30),    3,
       -3,         255,         -255};
   switch (rng() % 6) {
-    case 0:
-      return specials[rng() % (sizeof(specials) / sizeof(specials[0]))];
-    case 1:
-      return static_cast<int32_t>(rng());  // full range
-    case 2:
-      return static_cast<int32_t>(rng() % 4001) - 2000;
-    case 3:
-      return static_cast<int32_t>(rng() % 2000001) - 1000000;
+    case 0: return specials[rng() % (sizeof(specials) / sizeof(specials[0]))];
+    case 1: return static_cast<int32_t>(rng());  // full range
+    case 2: return static_cast<int32_t>(rng() % 4001) - 2000;
+    case 3: return static_cast<int32_t>(rng() % 2000001) - 1000000;
     case 4:
       return tie_friendly ? 2 * (static_cast<int32_t>(rng() % 1001) - 500) + 1  // odd
                           : static_cast<int32_t>(rng() % 200001) - 100000;
-    default:
-      return static_cast<int32_t>(rng() >> (rng() % 32)) * ((rng() & 1) ? 1 : -1);
+    default: return static_cast<int32_t>(rng() >> (rng() % 32)) * ((rng() & 1) ? 1 : -1);
   }
 }
 
 float ScaleValue(std::mt19937& rng) {
   if (rng() % 32 == 0) return std::numeric_limits<float>::infinity();  // 0 * inf = NaN lanes
   switch (rng() % 4) {
-    case 0:
-      return std::ldexp(1.0f, static_cast<int>(rng() % 12) - 9);  // 2^-9 .. 2^2: ties
-    case 1:
-      return std::ldexp(1.0f, static_cast<int>(rng() % 6) + 3);  // 2^3 .. 2^8: overflow
+    case 0: return std::ldexp(1.0f, static_cast<int>(rng() % 12) - 9);  // 2^-9 .. 2^2: ties
+    case 1: return std::ldexp(1.0f, static_cast<int>(rng() % 6) + 3);   // 2^3 .. 2^8: overflow
     default:
       return static_cast<float>(std::exp2(std::uniform_real_distribution<double>(-32, 6)(rng)));
   }
@@ -259,31 +258,21 @@ float ScaleValue(std::mt19937& rng) {
 
 float BiasValue(std::mt19937& rng) {
   switch (rng() % 5) {
-    case 0:
-      return 0.0f;
-    case 1:
-      return 0.5f * static_cast<float>(static_cast<int>(rng() % 41) - 20);  // halves
-    case 2:
-      return std::normal_distribution<float>(0.0f, 1e5f)(rng);
-    case 3:
-      return std::normal_distribution<float>(0.0f, 1e9f)(rng);
-    default:
-      return -0.0f;
+    case 0: return 0.0f;
+    case 1: return 0.5f * static_cast<float>(static_cast<int>(rng() % 41) - 20);  // halves
+    case 2: return std::normal_distribution<float>(0.0f, 1e5f)(rng);
+    case 3: return std::normal_distribution<float>(0.0f, 1e9f)(rng);
+    default: return -0.0f;
   }
 }
 
 int32_t MultValue(std::mt19937& rng) {
   switch (rng() % 6) {
-    case 0:
-      return 0;
-    case 1:
-      return 1 << 30;
-    case 2:
-      return kMax32;
-    case 3:
-      return kMin32;  // outside TFLite's range, but the generic kernel defines it
-    default:
-      return std::uniform_int_distribution<int32_t>(1 << 30, kMax32)(rng);
+    case 0: return 0;
+    case 1: return 1 << 30;
+    case 2: return kMax32;
+    case 3: return kMin32;  // outside TFLite's range, but the generic kernel defines it
+    default: return std::uniform_int_distribution<int32_t>(1 << 30, kMax32)(rng);
   }
 }
 

@@ -3,6 +3,8 @@
 // strides and extreme values, compared bit-exactly with the specification:
 //   - GEMM: a plain int64 dot product reduced modulo 2^32 (the generic kernel is tested too);
 //   - requantization: the generic C kernel of the same family.
+#include "kernels/ukernel.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include "gemm_tester.h"
 #include "isa_util.h"
 #include "kernels/pack.h"
-#include "kernels/ukernel.h"
 
 namespace {
 
@@ -60,15 +61,16 @@ TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
         input.push_back(r.data());
       }
       std::vector<int8_t> w(channels * taps);
-      for (auto& v : w) v = static_cast<int8_t>(extreme ? -128 : static_cast<int>(rng() % 256) - 128);
+      for (auto& v : w)
+        v = static_cast<int8_t>(extreme ? -128 : static_cast<int>(rng() % 256) - 128);
       std::vector<int32_t> colterm(channels);
       for (auto& v : colterm) v = static_cast<int32_t>(rng());
       size_t bytes = 0;
-      ASSERT_TRUE((dw.packed_size ? dw.packed_size : qk_packed_dwconv_size)(channels, taps, dw.cb,
-                                                                            &bytes));
+      ASSERT_TRUE(
+          (dw.packed_size ? dw.packed_size : qk_packed_dwconv_size)(channels, taps, dw.cb, &bytes));
       std::vector<uint8_t> packed(bytes);
-      (dw.pack ? dw.pack : qk_pack_dwconv_weights)(channels, taps, dw.cb, w.data(),
-                                                   colterm.data(), packed.data());
+      (dw.pack ? dw.pack : qk_pack_dwconv_weights)(channels, taps, dw.cb, w.data(), colterm.data(),
+                                                   packed.data());
       const size_t stride = channels + rng() % 3;
       const int32_t guard = 0x3C3C3C3C;
       std::vector<int32_t> acc((pixels - 1) * stride + channels, guard);
@@ -79,12 +81,14 @@ TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
           if (c < channels) {
             int64_t s = colterm[c];
             for (size_t t = 0; t < taps; t++) {
-              s += int64_t{static_cast<uint8_t>(input[p * taps + t][c] ^ xor_mask)} * w[c * taps + t];
+              s += int64_t{static_cast<uint8_t>(input[p * taps + t][c] ^ xor_mask)} *
+                   w[c * taps + t];
             }
             want = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s)));
           }
-          ASSERT_EQ(acc[p * stride + c], want) << dw.name << " taps=" << taps << " channels="
-                                               << channels << " pixel " << p << " channel " << c;
+          ASSERT_EQ(acc[p * stride + c], want)
+              << dw.name << " taps=" << taps << " channels=" << channels << " pixel " << p
+              << " channel " << c;
         }
       }
       runs++;

@@ -46,11 +46,12 @@ TEST(Verbose, OneLinePerCreateAndRun) {
   }
   const std::string isa = qk_get_isa();
   EXPECT_THAT(log, MatchesRegex("qk_verbose: create conv2d C=4 O=8 G=1 k=3x3 s=1x1 d=1x1 "
-                                "p=0,0,0,0 u8->u8 numerics=pytorch-onednn isa=" + isa +
+                                "p=0,0,0,0 u8->u8 numerics=pytorch-onednn isa=" +
+                                isa +
                                 " ukernels=qk_gemm_.* time=[0-9.]+ms\n"
                                 "qk_verbose: run conv2d N=1 H=6 W=5 -> 4x3 C=4 O=8 G=1 "
-                                "numerics=pytorch-onednn isa=" + isa +
-                                " ukernels=qk_gemm_.* time=[0-9.]+ms\n"));
+                                "numerics=pytorch-onednn isa=" +
+                                isa + " ukernels=qk_gemm_.* time=[0-9.]+ms\n"));
   // Errors are logged too.
   testing::internal::CaptureStderr();
   d.groups = 3;

@@ -39,7 +39,8 @@ uint64_t qk_bench_peak_neon(uint64_t iterations) {
 }
 
 /* neondot: sdot .4s (16 int8 multiply-adds). */
-__attribute__((target("arch=armv8.2-a+dotprod"))) uint64_t qk_bench_peak_neondot(uint64_t iterations) {
+__attribute__((target("arch=armv8.2-a+dotprod"))) uint64_t qk_bench_peak_neondot(
+    uint64_t iterations) {
   if (iterations == 0) return 0;
   uint64_t n = iterations;
   __asm__ volatile(

@@ -11,8 +11,8 @@
 
 enum { MR = 4, NR = 8, KR = 4 };
 
-void qk_gemm_u8s8_4x8c4__generic(size_t mr, size_t nc, size_t kc, const uint8_t* a,
-                                 size_t a_stride, const void* w, int32_t* c, size_t c_stride) {
+void qk_gemm_u8s8_4x8c4__generic(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride,
+                                 const void* w, int32_t* c, size_t c_stride) {
   const size_t kblocks = (kc + KR - 1) / KR;
   const int8_t* block = (const int8_t*)w;
   for (size_t n0 = 0; n0 < nc; n0 += NR) {

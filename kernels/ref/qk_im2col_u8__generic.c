@@ -19,8 +19,8 @@ void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image, si
     for (size_t kh = 0; kh < g->kernel_height; kh++) {
       /* iy = oy * SH + kh * DH - PT computed without going negative in size_t. */
       const size_t iy_plus_pad = oy * g->stride_height + kh * g->dilation_height;
-      const bool row_inside = iy_plus_pad >= g->padding_top &&
-                              iy_plus_pad - g->padding_top < g->input_height;
+      const bool row_inside =
+          iy_plus_pad >= g->padding_top && iy_plus_pad - g->padding_top < g->input_height;
       for (size_t kw = 0; kw < g->kernel_width; kw++) {
         uint8_t* dst = row + (kh * g->kernel_width + kw) * cg;
         const size_t ix_plus_pad = ox * g->stride_width + kw * g->dilation_width;
@@ -29,8 +29,8 @@ void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image, si
           memset(dst, g->pad_value, cg);
           continue;
         }
-        const size_t pixel = (iy_plus_pad - g->padding_top) * g->input_width +
-                             (ix_plus_pad - g->padding_left);
+        const size_t pixel =
+            (iy_plus_pad - g->padding_top) * g->input_width + (ix_plus_pad - g->padding_left);
         const uint8_t* src = image + pixel * g->input_pixel_stride + g->group_offset;
         for (size_t c = 0; c < cg; c++) dst[c] = (uint8_t)(src[c] ^ g->xor_mask);
       }

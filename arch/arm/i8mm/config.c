@@ -12,8 +12,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_i8mm = {
     .required_features = QK_CPU_NEON | QK_CPU_NEONDOT | QK_CPU_I8MM,
     /* usmmla wants 8 k of two columns per register: the generic layout with KR = 8, u8 x s8
      * directly (no correction term). */
-    .gemm = {qk_gemm_u8s8_4x16c8__i8mm, "qk_gemm_u8s8_4x16c8__i8mm", 4, 16, 8,
-             qk_packed_block_size, qk_pack_gemm_weights},
+    .gemm = {qk_gemm_u8s8_4x16c8__i8mm, "qk_gemm_u8s8_4x16c8__i8mm", 4, 16, 8, qk_packed_block_size,
+             qk_pack_gemm_weights},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},

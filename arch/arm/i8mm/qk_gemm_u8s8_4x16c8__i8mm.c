@@ -27,26 +27,26 @@
 #include "arch/arm/neon/ukernels.h"
 
 /* Column pair j: acc01[j] += rows 0-1 x columns (2j, 2j+1), acc23[j] likewise for rows 2-3. */
-#define QK_MMLA(j)                                          \
-  do {                                                      \
-    const int8x16_t vw = vld1q_s8(wk + 16 * (j));           \
-    acc01[j] = vusmmlaq_s32(acc01[j], va01, vw);            \
-    acc23[j] = vusmmlaq_s32(acc23[j], va23, vw);            \
+#define QK_MMLA(j)                                \
+  do {                                            \
+    const int8x16_t vw = vld1q_s8(wk + 16 * (j)); \
+    acc01[j] = vusmmlaq_s32(acc01[j], va01, vw);  \
+    acc23[j] = vusmmlaq_s32(acc23[j], va23, vw);  \
   } while (0)
 
 /* 8 k of all 16 columns: va01 / va23 hold [row 0 | row 1] and [row 2 | row 3], 8 bytes each. */
-#define QK_STEP8(va01_, va23_)                                               \
-  do {                                                                       \
-    const uint8x16_t va01 = (va01_), va23 = (va23_);                         \
-    QK_MMLA(0);                                                              \
-    QK_MMLA(1);                                                              \
-    QK_MMLA(2);                                                              \
-    QK_MMLA(3);                                                              \
-    QK_MMLA(4);                                                              \
-    QK_MMLA(5);                                                              \
-    QK_MMLA(6);                                                              \
-    QK_MMLA(7);                                                              \
-    wk += 128;                                                               \
+#define QK_STEP8(va01_, va23_)                       \
+  do {                                               \
+    const uint8x16_t va01 = (va01_), va23 = (va23_); \
+    QK_MMLA(0);                                      \
+    QK_MMLA(1);                                      \
+    QK_MMLA(2);                                      \
+    QK_MMLA(3);                                      \
+    QK_MMLA(4);                                      \
+    QK_MMLA(5);                                      \
+    QK_MMLA(6);                                      \
+    QK_MMLA(7);                                      \
+    wk += 128;                                       \
   } while (0)
 
 static inline uint8x16_t pair_lo(uint8x16_t x, uint8x16_t y) { /* [x k0-7 | y k0-7] */
@@ -71,8 +71,8 @@ static void store_rows(int32_t* c, size_t c_stride, size_t rows, const int32x4_t
   }
 }
 
-void qk_gemm_u8s8_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const uint8_t* a,
-                               size_t a_stride, const void* w, int32_t* c, size_t c_stride) {
+void qk_gemm_u8s8_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride,
+                               const void* w, int32_t* c, size_t c_stride) {
   const uint8_t* a0 = a;
   const uint8_t* a1 = mr > 1 ? a0 + a_stride : a0;
   const uint8_t* a2 = mr > 2 ? a1 + a_stride : a1;

@@ -11,8 +11,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neon = {
     .name = "neon",
     .required_features = QK_CPU_NEON,
     /* smlal-by-element wants the 16 column weights of one k together: generic layout, KR = 1. */
-    .gemm = {qk_gemm_u8s8_4x16c1__neon, "qk_gemm_u8s8_4x16c1__neon", 4, 16, 1,
-             qk_packed_block_size, qk_pack_gemm_weights},
+    .gemm = {qk_gemm_u8s8_4x16c1__neon, "qk_gemm_u8s8_4x16c1__neon", 4, 16, 1, qk_packed_block_size,
+             qk_pack_gemm_weights},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},

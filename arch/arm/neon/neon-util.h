@@ -84,8 +84,7 @@ static inline void qk_neon_load_f32x8(const float* p, size_t n, float32x4_t* lo,
 /* Narrows two int32x4 already clamped to [-128, 255] to their low bytes (u8 or s8 bit pattern)
  * and stores the first n <= 8. */
 static inline void qk_neon_store_narrow8(uint8_t* p, int32x4_t lo, int32x4_t hi, size_t n) {
-  const uint8x8_t bytes =
-      vreinterpret_u8_s8(vmovn_s16(vcombine_s16(vmovn_s32(lo), vmovn_s32(hi))));
+  const uint8x8_t bytes = vreinterpret_u8_s8(vmovn_s16(vcombine_s16(vmovn_s32(lo), vmovn_s32(hi))));
   if (n >= 8) {
     vst1_u8(p, bytes);
     return;

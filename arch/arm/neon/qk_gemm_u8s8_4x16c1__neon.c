@@ -23,25 +23,25 @@
 #include "arch/arm/neon/ukernels.h"
 
 /* acc[0..3] (one row, 16 columns) += w[0..15] * lane L of the row's widened activations. */
-#define QK_MAC_ROW(acc, wlo, whi, va, L)                            \
-  do {                                                              \
-    acc[0] = vmlal_laneq_s16(acc[0], vget_low_s16(wlo), va, L);     \
-    acc[1] = vmlal_high_laneq_s16(acc[1], wlo, va, L);              \
-    acc[2] = vmlal_laneq_s16(acc[2], vget_low_s16(whi), va, L);     \
-    acc[3] = vmlal_high_laneq_s16(acc[3], whi, va, L);              \
+#define QK_MAC_ROW(acc, wlo, whi, va, L)                        \
+  do {                                                          \
+    acc[0] = vmlal_laneq_s16(acc[0], vget_low_s16(wlo), va, L); \
+    acc[1] = vmlal_high_laneq_s16(acc[1], wlo, va, L);          \
+    acc[2] = vmlal_laneq_s16(acc[2], vget_low_s16(whi), va, L); \
+    acc[3] = vmlal_high_laneq_s16(acc[3], whi, va, L);          \
   } while (0)
 
 /* One k: the next 16 weights times lane L of every row. (A macro: lanes must be constants.) */
-#define QK_STEP(L)                                          \
-  do {                                                      \
-    const int8x16_t vw = vld1q_s8(wk);                      \
-    wk += 16;                                               \
-    const int16x8_t wlo = vmovl_s8(vget_low_s8(vw));        \
-    const int16x8_t whi = vmovl_high_s8(vw);                \
-    QK_MAC_ROW(acc0, wlo, whi, va0, L);                     \
-    QK_MAC_ROW(acc1, wlo, whi, va1, L);                     \
-    QK_MAC_ROW(acc2, wlo, whi, va2, L);                     \
-    QK_MAC_ROW(acc3, wlo, whi, va3, L);                     \
+#define QK_STEP(L)                                   \
+  do {                                               \
+    const int8x16_t vw = vld1q_s8(wk);               \
+    wk += 16;                                        \
+    const int16x8_t wlo = vmovl_s8(vget_low_s8(vw)); \
+    const int16x8_t whi = vmovl_high_s8(vw);         \
+    QK_MAC_ROW(acc0, wlo, whi, va0, L);              \
+    QK_MAC_ROW(acc1, wlo, whi, va1, L);              \
+    QK_MAC_ROW(acc2, wlo, whi, va2, L);              \
+    QK_MAC_ROW(acc3, wlo, whi, va3, L);              \
   } while (0)
 
 static inline int16x8_t widen8(const uint8_t* p) {
@@ -52,8 +52,8 @@ static inline int16x8_t widen1(const uint8_t* p) {
   return vreinterpretq_s16_u16(vmovl_u8(vld1_dup_u8(p)));
 }
 
-void qk_gemm_u8s8_4x16c1__neon(size_t mr, size_t nc, size_t kc, const uint8_t* a,
-                               size_t a_stride, const void* w, int32_t* c, size_t c_stride) {
+void qk_gemm_u8s8_4x16c1__neon(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride,
+                               const void* w, int32_t* c, size_t c_stride) {
   const uint8_t* a0 = a;
   const uint8_t* a1 = mr > 1 ? a0 + a_stride : a0;
   const uint8_t* a2 = mr > 2 ? a1 + a_stride : a1;

@@ -41,8 +41,8 @@ static const uint8_t* tap(const qk_im2col_geometry* g, const uint8_t* image, siz
   return image + pixel * g->input_pixel_stride + g->group_offset;
 }
 
-void qk_im2col_u8__neon(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
-                        size_t rows, uint8_t* out, size_t row_stride) {
+void qk_im2col_u8__neon(const qk_im2col_geometry* g, const uint8_t* image, size_t p0, size_t rows,
+                        uint8_t* out, size_t row_stride) {
   const size_t cg = g->group_channels;
   const size_t k = g->kernel_height * g->kernel_width * cg;
   for (size_t r = 0; r < rows; r++) {

@@ -20,8 +20,8 @@
 #include "arch/arm/neon/neon-util.h"
 #include "arch/arm/neon/ukernels.h"
 
-static inline int32x4_t requant4(int32x4_t acc, float32x4_t bias, float32x4_t scale,
-                                 int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+static inline int32x4_t requant4(int32x4_t acc, float32x4_t bias, float32x4_t scale, int32x4_t zp,
+                                 int32x4_t lo, int32x4_t hi) {
   const float32x4_t v = vmulq_f32(vaddq_f32(vcvtq_f32_s32(acc), bias), scale);
   const int32x4_t r = vqaddq_s32(qk_neon_cvt_f32_s32_x86(v), zp);
   return vminq_s32(vmaxq_s32(r, lo), hi);

@@ -19,8 +19,8 @@
 #include "arch/arm/neon/neon-util.h"
 #include "arch/arm/neon/ukernels.h"
 
-static inline int32x4_t requant4(int32x4_t acc, float32x4_t scale, float32x4_t lo,
-                                 float32x4_t hi, int32x4_t zp) {
+static inline int32x4_t requant4(int32x4_t acc, float32x4_t scale, float32x4_t lo, float32x4_t hi,
+                                 int32x4_t zp) {
   float32x4_t v = vmulq_f32(vcvtq_f32_s32(acc), scale);
   v = vminq_f32(vmaxq_f32(v, lo), hi);
   return vaddq_s32(vcvtnq_s32_f32(v), zp);

@@ -24,8 +24,8 @@
 /* RoundingDivideByPOT: x / 2^e rounded half away from zero, 0 <= e <= 31 per lane. The mask is
  * built unsigned: GCC's vsubq_s32 is C vector arithmetic, where (1 << 31) - 1 would overflow. */
 static inline int32x4_t rdbpot(int32x4_t x, int32x4_t e) {
-  const int32x4_t mask = vreinterpretq_s32_u32(
-      vsubq_u32(vshlq_u32(vdupq_n_u32(1), e), vdupq_n_u32(1)));
+  const int32x4_t mask =
+      vreinterpretq_s32_u32(vsubq_u32(vshlq_u32(vdupq_n_u32(1), e), vdupq_n_u32(1)));
   const int32x4_t remainder = vandq_s32(x, mask);
   const int32x4_t threshold =
       vsubq_s32(vshrq_n_s32(mask, 1), vreinterpretq_s32_u32(vcltzq_s32(x))); /* + (x < 0) */
@@ -33,8 +33,8 @@ static inline int32x4_t rdbpot(int32x4_t x, int32x4_t e) {
   return vsubq_s32(shifted, vreinterpretq_s32_u32(vcgtq_s32(remainder, threshold)));
 }
 
-static inline int32x4_t requant4(int32x4_t acc, int32x4_t multiplier, int32x4_t shift,
-                                 int32x4_t zp, int32x4_t lo, int32x4_t hi) {
+static inline int32x4_t requant4(int32x4_t acc, int32x4_t multiplier, int32x4_t shift, int32x4_t zp,
+                                 int32x4_t lo, int32x4_t hi) {
   const int32x4_t zero = vdupq_n_s32(0);
   const int32x4_t left = vmaxq_s32(shift, zero), right = vmaxq_s32(vnegq_s32(shift), zero);
   const int32x4_t r = rdbpot(vqrdmulhq_s32(vshlq_s32(acc, left), multiplier), right);

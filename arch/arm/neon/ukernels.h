@@ -34,7 +34,7 @@ QK_INTERNAL void qk_pack_gemm_weights_s8a__neondot(size_t n, size_t cg, size_t k
 QK_DECLARE_GEMM(qk_gemm_u8s8_4x16c8__i8mm);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_ARCH_ARM_NEON_UKERNELS_H */

@@ -6,19 +6,18 @@
  *          activation vectors (16 k of a row each), 1-2 weight vectors: 22 of 32 registers.
  * Packing: qk_pack_gemm_weights_s8a__neondot: the generic layout with NR = 16, KR = 4 (per block
  *          int32 colterm[16], then int8 w[ceil(kc/4)][16][4]: one 64-byte group per 4 k, each
- *          16-byte vector = 4 columns x 4 k, exactly sdot's operand), colterm[n] += 128·Σ_k w[n][k].
- * Strides: row m of a at a + m * a_stride bytes, exactly kc bytes read, any alignment; row m of c
- *          at c + m * c_stride int32 elements.
- * Tails:   k in steps of 16 (one 16-byte load per row); the last kc mod 16 bytes are copied into
- *          a zeroed vector and only their ceil(/4) groups are multiplied (the packed k past kc
- *          are zero); rows past mr alias row mr - 1; the last block stores nc mod 16 columns.
- * ISA:     ARMv8.2-A dotprod (sdot by element, vdotq_laneq_s32).
- * Exact:   sdot is s8 x s8. The u8 activations are flipped to s8, a ^ 0x80 = a - 128 (eor), so
- *          Σ a·w = Σ (a - 128)·w + 128·Σ w, and the packing put 128·Σ w into colterm (modulo
- *          2^32, like every accumulator here). sdot's four products and the lane sum are exact in
- *          int32; the accumulation wraps. (usdot would take u8 directly, but it is part of i8mm,
- *          which Cortex-A76/N1-class cores lack; the i8mm ISA uses usmmla instead.)
- * Loop:    per 16 k: 4 loads + 4 eor of a, 16 loads of w, 64 sdot (1024 MACs). */
+ *          16-byte vector = 4 columns x 4 k, exactly sdot's operand), colterm[n] += 128·Σ_k
+ * w[n][k]. Strides: row m of a at a + m * a_stride bytes, exactly kc bytes read, any alignment; row
+ * m of c at c + m * c_stride int32 elements. Tails:   k in steps of 16 (one 16-byte load per row);
+ * the last kc mod 16 bytes are copied into a zeroed vector and only their ceil(/4) groups are
+ * multiplied (the packed k past kc are zero); rows past mr alias row mr - 1; the last block stores
+ * nc mod 16 columns. ISA:     ARMv8.2-A dotprod (sdot by element, vdotq_laneq_s32). Exact:   sdot
+ * is s8 x s8. The u8 activations are flipped to s8, a ^ 0x80 = a - 128 (eor), so Σ a·w = Σ (a -
+ * 128)·w + 128·Σ w, and the packing put 128·Σ w into colterm (modulo 2^32, like every accumulator
+ * here). sdot's four products and the lane sum are exact in int32; the accumulation wraps. (usdot
+ * would take u8 directly, but it is part of i8mm, which Cortex-A76/N1-class cores lack; the i8mm
+ * ISA uses usmmla instead.) Loop:    per 16 k: 4 loads + 4 eor of a, 16 loads of w, 64 sdot (1024
+ * MACs). */
 #ifndef __ARM_FEATURE_DOTPROD
 #error "this file needs -march=armv8.2-a+dotprod (arch/arm/neondot/sources.cmake)"
 #endif
@@ -30,13 +29,13 @@
 /* Column quad j, k group L: one 16-byte weight vector (4 columns x 4 k) against k group L of
  * all four rows, then dead — column-major order keeps 1 weight register live, not 16. (Macros:
  * lanes must be constants.) */
-#define QK_DOT_COL(j, L)                                   \
-  do {                                                     \
-    const int8x16_t vw = vld1q_s8(wk + 16 * (j));          \
-    acc0[j] = vdotq_laneq_s32(acc0[j], vw, va0, L);        \
-    acc1[j] = vdotq_laneq_s32(acc1[j], vw, va1, L);        \
-    acc2[j] = vdotq_laneq_s32(acc2[j], vw, va2, L);        \
-    acc3[j] = vdotq_laneq_s32(acc3[j], vw, va3, L);        \
+#define QK_DOT_COL(j, L)                            \
+  do {                                              \
+    const int8x16_t vw = vld1q_s8(wk + 16 * (j));   \
+    acc0[j] = vdotq_laneq_s32(acc0[j], vw, va0, L); \
+    acc1[j] = vdotq_laneq_s32(acc1[j], vw, va1, L); \
+    acc2[j] = vdotq_laneq_s32(acc2[j], vw, va2, L); \
+    acc3[j] = vdotq_laneq_s32(acc3[j], vw, va3, L); \
   } while (0)
 
 /* One group of 4 k: the next 64 weight bytes. */

@@ -28,7 +28,7 @@ QK_INTERNAL void qk_im2col_u8__avx2(const qk_im2col_geometry* g, const uint8_t* 
                                     size_t rows, uint8_t* out, size_t row_stride);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* QK_ARCH_X86_AVX2_AVX2_H */

@@ -134,7 +134,7 @@ static inline __attribute__((always_inline)) void gemm_block(size_t mr, size_t c
   store_row(c0, cols, vacc0x0, vacc0x1);
 }
 
-#define QK_BLOCK_ARGS                                                                    \
+#define QK_BLOCK_ARGS                                                                       \
   size_t mr, size_t cols, size_t kp, const int16_t *buf, const uint8_t *w, size_t w_offset, \
       int32_t *c, size_t c_stride, bool first
 static __attribute__((noinline)) void gemm_block16(QK_BLOCK_ARGS) {
@@ -145,8 +145,8 @@ static __attribute__((noinline)) void gemm_block8(QK_BLOCK_ARGS) {
   gemm_block(mr, cols, kp, buf, w, w_offset, c, c_stride, first, 1);
 }
 
-void qk_gemm_u8s8_5x16c2__avx2(size_t mr, size_t nc, size_t kc, const uint8_t* a,
-                               size_t a_stride, const void* w, int32_t* c, size_t c_stride) {
+void qk_gemm_u8s8_5x16c2__avx2(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride,
+                               const void* w, int32_t* c, size_t c_stride) {
   _Alignas(32) int16_t buf[MR * ROW];
   const size_t block_bytes = NR * sizeof(int32_t) + (kc + 1) / 2 * NR * 2 * sizeof(int16_t);
   size_t k0 = 0;
@@ -157,8 +157,8 @@ void qk_gemm_u8s8_5x16c2__avx2(size_t mr, size_t nc, size_t kc, const uint8_t* a
     const uint8_t* block = (const uint8_t*)w;
     for (size_t n0 = 0; n0 < nc; n0 += NR, block += block_bytes) {
       const size_t cols = nc - n0 < NR ? nc - n0 : NR;
-      (cols > 8 ? gemm_block16 : gemm_block8)(mr, cols, kp, buf, block, w_offset, c + n0,
-                                                c_stride, k0 == 0);
+      (cols > 8 ? gemm_block16 : gemm_block8)(mr, cols, kp, buf, block, w_offset, c + n0, c_stride,
+                                              k0 == 0);
     }
     k0 += klen;
   } while (k0 < kc);

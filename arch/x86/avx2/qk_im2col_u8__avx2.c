@@ -52,8 +52,8 @@ static inline size_t first_tap_at(size_t ox_pos, size_t bound, size_t dilation, 
   return kw < kw_count ? kw : kw_count;
 }
 
-void qk_im2col_u8__avx2(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
-                        size_t rows, uint8_t* out, size_t row_stride) {
+void qk_im2col_u8__avx2(const qk_im2col_geometry* g, const uint8_t* image, size_t p0, size_t rows,
+                        uint8_t* out, size_t row_stride) {
   const size_t cg = g->group_channels, kw_count = g->kernel_width, dw = g->dilation_width;
   const size_t run = kw_count * cg, k = g->kernel_height * run;
   const size_t pixel = g->input_pixel_stride, image_row = g->input_width * pixel;

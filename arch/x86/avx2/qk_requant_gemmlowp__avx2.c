@@ -21,8 +21,8 @@
 static inline __m256i srdhm(__m256i x, __m256i m) {
   const __m256i half = _mm256_set1_epi64x(INT64_C(1) << 30);
   const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, m), half);
-  const __m256i odd = _mm256_add_epi64(
-      _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
+  const __m256i odd =
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
   /* bits 31..62: even products shifted down into the low dword, odd ones up into the high one */
   const __m256i r =
       _mm256_blend_epi32(_mm256_srli_epi64(even, 31), _mm256_slli_epi64(odd, 1), 0xAA);
@@ -32,8 +32,8 @@ static inline __m256i srdhm(__m256i x, __m256i m) {
 
 /* v / 2^e rounded half away from zero, 0 <= e <= 31 per lane. */
 static inline __m256i rdbpot(__m256i v, __m256i e) {
-  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), e),
-                                        _mm256_set1_epi32(1));
+  const __m256i mask =
+      _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), e), _mm256_set1_epi32(1));
   const __m256i remainder = _mm256_and_si256(v, mask);
   const __m256i negative = _mm256_cmpgt_epi32(_mm256_setzero_si256(), v); /* -1 where v < 0 */
   const __m256i threshold = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), negative);

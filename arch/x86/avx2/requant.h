@@ -26,9 +26,9 @@ static inline __m256 qk_avx2_load_f32(const float* p, size_t cols, __m256i mask)
 
 /* Stores the low byte of each of the first cols int32 lanes: (uint8_t)v, as the C kernels do. */
 static inline void qk_avx2_store_u8(uint8_t* out, __m256i v, size_t cols) {
-  const __m256i low_bytes = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                             -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
-                                             -1, -1, -1, -1);
+  const __m256i low_bytes =
+      _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1,
+                       -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   /* bytes 0-3 of each 128-bit lane, then dwords 0 and 4 side by side: the 8 bytes in order */
   const __m256i b = _mm256_shuffle_epi8(v, low_bytes);
   const __m128i x = _mm256_castsi256_si128(
