@@ -5,13 +5,21 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
+/* linux/arch/arm64/include/uapi/asm/hwcap.h */
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
 #ifndef HWCAP2_I8MM
-#define HWCAP2_I8MM (1UL << 13) /* linux/arch/arm64/include/uapi/asm/hwcap.h */
+#define HWCAP2_I8MM (1UL << 13)
 #endif
 #endif
 
@@ -50,7 +58,14 @@ static void append(char* list, size_t size, const char* word) {
 }
 
 static void detect(void) {
+#if defined(__aarch64__)
+  /* cpuinfo's ARM Linux backend needs /sys/devices/system/cpu: without it (chroots, some
+   * containers) it prints errors on stderr and fails. The hwcaps below say the same about NEON and
+   * dotprod, so skip it there and keep stderr for qk's own messages. */
+  cpu.cpuinfo_ok = access("/sys/devices/system/cpu/possible", R_OK) == 0 && cpuinfo_initialize();
+#else
   cpu.cpuinfo_ok = cpuinfo_initialize();
+#endif
   snprintf(cpu.name, sizeof(cpu.name), "unknown");
   if (cpu.cpuinfo_ok) {
     const struct cpuinfo_package* package = cpuinfo_get_package(0);
@@ -81,6 +96,11 @@ static void detect(void) {
   if (cpu.cpuinfo_ok) {
     if (cpuinfo_has_arm_neon()) cpu.features |= QK_CPU_NEON;
     if (cpuinfo_has_arm_neon_dot()) cpu.features |= QK_CPU_NEONDOT;
+  } else {
+    /* cpuinfo fails where /sys is missing (containers, chroots); its NEON and dotprod answers
+     * come from the same hwcaps, so read them directly. */
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMD) cpu.features |= QK_CPU_NEON;
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) cpu.features |= QK_CPU_NEONDOT;
   }
   /* cpuinfo 2022 has no i8mm query; the kernel's hwcaps are authoritative (also under qemu). */
   if (getauxval(AT_HWCAP2) & HWCAP2_I8MM) cpu.features |= QK_CPU_I8MM;
@@ -88,7 +108,11 @@ static void detect(void) {
   if (cpu.features & QK_CPU_NEONDOT) append(list, size, "dotprod");
   if (cpu.features & QK_CPU_I8MM) append(list, size, "i8mm");
 #endif
+#if defined(__aarch64__)
+  if (!cpu.cpuinfo_ok) append(list, size, "(cpuinfo failed: features from hwcaps)");
+#else
   if (!cpu.cpuinfo_ok) append(list, size, "(cpuinfo failed: optional ISAs disabled)");
+#endif
 }
 
 const qk_cpu_info* qk_cpu_detect(void) {

@@ -112,7 +112,8 @@ QK_API qk_status qk_numerics_from_name(const char* name, qk_numerics* numerics);
  * ISA selection
  *
  * At the first qk call the library detects the CPU (cpuinfo, plus a few lines of cpuid / hwcaps for
- * what Debian's cpuinfo does not know; if detection fails only "generic" is usable) and selects
+ * what Debian's cpuinfo does not know; if cpuinfo fails, x86 falls back to "generic" and ARM reads
+ * the kernel's hwcaps) and selects
  * the best ISA compiled in.
  * The environment variable QK_ISA (read once, then) forces one by name: "generic", "avx2",
  * "avxvnni", "avx512vnni", "neon", "neondot", "i8mm". An unknown name, or one this CPU cannot run,

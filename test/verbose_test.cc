@@ -33,6 +33,7 @@ TEST(Verbose, OneLinePerCreateAndRun) {
   d.weight_scales = &ws;
   std::vector<uint8_t> x(6 * 5 * 4, 7), y(4 * 3 * 8);
 
+  ASSERT_NE(qk_get_isa(), nullptr);  // CPU detection first: only operator lines are captured
   testing::internal::CaptureStderr();
   qk_conv2d* op = nullptr;
   ASSERT_EQ(qk_conv2d_create(&d, &op), QK_SUCCESS);
