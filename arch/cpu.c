@@ -108,11 +108,14 @@ static void detect(void) {
   if (cpu.features & QK_CPU_NEONDOT) append(list, size, "dotprod");
   if (cpu.features & QK_CPU_I8MM) append(list, size, "i8mm");
 #endif
+  /* The feature list stays a plain list (scripts parse it); the name says what went wrong. */
+  if (!cpu.cpuinfo_ok) {
 #if defined(__aarch64__)
-  if (!cpu.cpuinfo_ok) append(list, size, "(cpuinfo failed: features from hwcaps)");
+    snprintf(cpu.name, sizeof(cpu.name), "unknown (cpuinfo unavailable; features from hwcaps)");
 #else
-  if (!cpu.cpuinfo_ok) append(list, size, "(cpuinfo failed: optional ISAs disabled)");
+    snprintf(cpu.name, sizeof(cpu.name), "unknown (cpuinfo failed; only generic is used)");
 #endif
+  }
 }
 
 const qk_cpu_info* qk_cpu_detect(void) {
