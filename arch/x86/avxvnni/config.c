@@ -5,11 +5,17 @@
  * by test/ukernel_test.cc) when the avx2 folder is compiled in, the generic ones otherwise.
  *
  * GEMM tile 6 x 16 (12 ymm accumulators): the 16 VEX registers hold 12 accumulators, the two
- * weight vectors of a k-group and one broadcast; 12 independent chains cover vpdpbusd's
- * latency x throughput (5 x 2 on Golden Cove). Tile sizes are the avx2 / generic ones: no
- * AVX-VNNI machine was available to measure on. Zen 4 runs only the EVEX twin of the kernel
- * (ymm vpdpbusd has the same MAC rate there as zmm): 87-92 % of the vpdpbusd peak on a 1024^3
- * GEMM, about 85 % of the 10x32 zmm kernel's rate on the conv-shapes layers. */
+ * weight vectors of a k-group and one broadcast (VEX vpdpbusd has no embedded broadcast, so a
+ * 7th row would spill); 12 independent chains cover vpdpbusd's latency x throughput (5 x 2 on
+ * Golden Cove, 2 per cycle on Zen 5).
+ *
+ * Measured on Zen 5 (EPYC Turin VM, 48 KiB L1d, 1 MiB L2; qk-bench, 1 thread, medians of 5):
+ * a 1024^3 GEMM at 90-94 % of the register-only ymm vpdpbusd peak (451 GOPS), the ResNet-18 3x3
+ * layers at 380-450 GOPS through the operator, 1.4x oneDNN 2.6 capped to AVX2_VNNI on the
+ * geometric mean of bench/conv-shapes.tsv. Tile sizes: im2col_tile_bytes 32 / 64 / 128 KiB with
+ * weight_block_bytes 256 / 512 KiB moved no layer beyond the run-to-run noise (+-5 %), so the
+ * smaller choice is kept (64 KiB tiles, 256 KiB weight blocks), which also fits the 1.25-2 MiB L2
+ * of Alder Lake's P-cores. */
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
 #include "arch/x86/avxvnni/avxvnni.h"
