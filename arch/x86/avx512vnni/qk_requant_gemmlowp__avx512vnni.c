@@ -2,10 +2,11 @@
  *
  * Same bits as qk_requant_gemmlowp__generic (kernels/numerics.h), 16 channels at a time:
  *   x = acc << max(shift, 0)                        vpsllvd, wraps like the C uint32 shift
- *   SRDHM: (x * mult + nudge) / 2^31                64-bit products with vpmuldq on the even and
- *          nudge = 2^30 or 1 - 2^30 by the          odd lanes; truncating division = arithmetic
- *          product's sign, C truncation              shift after adding 2^31 - 1 to negatives;
- *          INT32_MIN * INT32_MIN -> INT32_MAX       saturated by a lane compare
+ *   SRDHM: (x * mult + nudge) / 2^31 with C      both signs are floor((p + 2^30) / 2^31) (see
+ *          truncation, nudge = 2^30 or 1 - 2^30     qk_requant_gemmlowp__avx2.c): vpmuldq on the
+ *          by the product's sign                    even and odd lanes, + 2^30, bits 31..62 moved
+ *          INT32_MIN * INT32_MIN -> INT32_MAX       into place by shifts and one blend; the one
+ *                                                   product that wraps to INT32_MIN is saturated
  *   RDBPOT by max(-shift, 0): (x >> e) + (x & mask > (mask >> 1) + (x < 0))
  *   y = clamp(r + zero_point, min, max)             64 channels at a time with saturating packs
  *                                                   (requant.h), the rest as
@@ -15,23 +16,17 @@
 #include "arch/x86/avx512vnni/avx512vnni.h"
 #include "arch/x86/avx512vnni/requant.h"
 
-/* (p + nudge) / 2^31 with C truncation, for 8 int64 products p (|p| <= 2^62: no overflow). */
-static inline __m512i rounding_high_half(__m512i p) {
-  const __mmask8 negative = _mm512_cmplt_epi64_mask(p, _mm512_setzero_si512());
-  __m512i s = _mm512_mask_blend_epi64(negative, _mm512_add_epi64(p, _mm512_set1_epi64(1 << 30)),
-                                      _mm512_add_epi64(p, _mm512_set1_epi64(1 - (1 << 30))));
-  s = _mm512_mask_add_epi64(s, negative, s, _mm512_set1_epi64(INT64_C(0x7FFFFFFF)));
-  return _mm512_srai_epi64(s, 31);
-}
-
-/* gemmlowp SaturatingRoundingDoublingHighMul of 16 lanes. */
-static inline __m512i srdhm(__m512i x, __m512i mult, __m512i mult_odd, __mmask16 mult_is_min) {
-  const __m512i even = rounding_high_half(_mm512_mul_epi32(x, mult));
-  const __m512i odd = rounding_high_half(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd));
-  const __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  const __mmask16 both_min =
-      _mm512_mask_cmpeq_epi32_mask(mult_is_min, x, _mm512_set1_epi32(INT32_MIN));
-  return _mm512_mask_mov_epi32(r, both_min, _mm512_set1_epi32(INT32_MAX));
+/* gemmlowp SaturatingRoundingDoublingHighMul of 16 lanes: floor((x * mult + 2^30) / 2^31). */
+static inline __m512i srdhm(__m512i x, __m512i mult, __m512i mult_odd) {
+  const __m512i half = _mm512_set1_epi64(INT64_C(1) << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), half);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), half);
+  /* bits 31..62: even products shifted down into the low dword, odd ones up into the high one */
+  const __m512i r =
+      _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+  const __m512i int32_min = _mm512_set1_epi32(INT32_MIN);
+  return _mm512_mask_mov_epi32(r, _mm512_cmpeq_epi32_mask(r, int32_min),
+                               _mm512_set1_epi32(INT32_MAX));
 }
 
 /* gemmlowp RoundingDivideByPOT with per-lane exponents e in [0, 31]. */
@@ -46,7 +41,6 @@ static inline __m512i rdbpot(__m512i x, __m512i e, __m512i mask, __m512i half_ma
 /* Per-channel constants of 16 channels, loaded once for all rows. */
 typedef struct channels {
   __m512i mult, mult_odd, left, right, mask, half_mask;
-  __mmask16 mult_is_min;
 } channels;
 
 static inline channels load_channels(const int32_t* multiplier, const int32_t* shift,
@@ -55,7 +49,6 @@ static inline channels load_channels(const int32_t* multiplier, const int32_t* s
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
   c.mult = _mm512_maskz_loadu_epi32(lanes, multiplier);
   c.mult_odd = _mm512_srli_epi64(c.mult, 32);
-  c.mult_is_min = _mm512_cmpeq_epi32_mask(c.mult, _mm512_set1_epi32(INT32_MIN));
   const __m512i sh = _mm512_maskz_loadu_epi32(lanes, shift);
   c.left = _mm512_max_epi32(sh, zero);
   c.right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
@@ -66,7 +59,7 @@ static inline channels load_channels(const int32_t* multiplier, const int32_t* s
 
 /* MultiplyByQuantizedMultiplier of 16 accumulators (zero point not yet added). */
 static inline __m512i mbqm(__m512i acc, const channels* c) {
-  const __m512i x = srdhm(_mm512_sllv_epi32(acc, c->left), c->mult, c->mult_odd, c->mult_is_min);
+  const __m512i x = srdhm(_mm512_sllv_epi32(acc, c->left), c->mult, c->mult_odd);
   return rdbpot(x, c->right, c->mask, c->half_mask);
 }
 
