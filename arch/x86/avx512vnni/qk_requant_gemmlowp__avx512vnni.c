@@ -17,7 +17,8 @@
 #include "arch/x86/avx512vnni/requant.h"
 
 /* gemmlowp SaturatingRoundingDoublingHighMul of 16 lanes: floor((x * mult + 2^30) / 2^31). */
-static inline __m512i srdhm(__m512i x, __m512i mult, __m512i mult_odd) {
+static inline __m512i srdhm(__m512i x, __m512i mult) {
+  const __m512i mult_odd = _mm512_srli_epi64(mult, 32);
   const __m512i half = _mm512_set1_epi64(INT64_C(1) << 30);
   const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), half);
   const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), half);
@@ -30,17 +31,20 @@ static inline __m512i srdhm(__m512i x, __m512i mult, __m512i mult_odd) {
 }
 
 /* gemmlowp RoundingDivideByPOT with per-lane exponents e in [0, 31]. */
-static inline __m512i rdbpot(__m512i x, __m512i e, __m512i mask, __m512i half_mask) {
+static inline __m512i rdbpot(__m512i x, __m512i e, __m512i mask) {
   const __m512i remainder = _mm512_and_si512(x, mask);
+  const __m512i half_mask = _mm512_srli_epi32(mask, 1);
   const __m512i threshold = _mm512_sub_epi32(half_mask, _mm512_srai_epi32(x, 31));
   const __m512i q = _mm512_srav_epi32(x, e);
   return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(remainder, threshold), q,
                                _mm512_set1_epi32(1));
 }
 
-/* Per-channel constants of 16 channels, loaded once for all rows. */
+/* Per-channel constants of 16 channels, loaded once for all rows. Four of these (64 channels)
+ * and the narrowing constants fit the 32 zmm registers: values that one operation derives
+ * from these (the odd multipliers, half the mask) are recomputed per row instead of spilled. */
 typedef struct channels {
-  __m512i mult, mult_odd, left, right, mask, half_mask;
+  __m512i mult, left, right, mask;
 } channels;
 
 static inline channels load_channels(const int32_t* multiplier, const int32_t* shift,
@@ -48,19 +52,17 @@ static inline channels load_channels(const int32_t* multiplier, const int32_t* s
   channels c;
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
   c.mult = _mm512_maskz_loadu_epi32(lanes, multiplier);
-  c.mult_odd = _mm512_srli_epi64(c.mult, 32);
   const __m512i sh = _mm512_maskz_loadu_epi32(lanes, shift);
   c.left = _mm512_max_epi32(sh, zero);
   c.right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
   c.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, c.right), one);
-  c.half_mask = _mm512_srli_epi32(c.mask, 1);
   return c;
 }
 
 /* MultiplyByQuantizedMultiplier of 16 accumulators (zero point not yet added). */
 static inline __m512i mbqm(__m512i acc, const channels* c) {
-  const __m512i x = srdhm(_mm512_sllv_epi32(acc, c->left), c->mult, c->mult_odd);
-  return rdbpot(x, c->right, c->mask, c->half_mask);
+  const __m512i x = srdhm(_mm512_sllv_epi32(acc, c->left), c->mult);
+  return rdbpot(x, c->right, c->mask);
 }
 
 void qk_requant_gemmlowp__avx512vnni(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
