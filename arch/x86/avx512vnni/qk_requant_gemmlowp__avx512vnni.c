@@ -2,9 +2,9 @@
  *
  * Same bits as qk_requant_gemmlowp__generic (kernels/numerics.h), 16 channels at a time:
  *   x = acc << max(shift, 0)                        vpsllvd, wraps like the C uint32 shift
- *   SRDHM: (x * mult + nudge) / 2^31 with C      both signs are floor((p + 2^30) / 2^31) (see
- *          truncation, nudge = 2^30 or 1 - 2^30     qk_requant_gemmlowp__avx2.c): vpmuldq on the
- *          by the product's sign                    even and odd lanes, + 2^30, bits 31..62 moved
+ *   SRDHM: (x * mult + nudge) / 2^31                both signs are floor((p + 2^30) / 2^31) (see
+ *          with C truncation, nudge = 2^30          qk_requant_gemmlowp__avx2.c): vpmuldq on the
+ *          or 1 - 2^30 by the product's sign        even and odd lanes, + 2^30, bits 31..62 moved
  *          INT32_MIN * INT32_MIN -> INT32_MAX       into place by shifts and one blend; the one
  *                                                   product that wraps to INT32_MIN is saturated
  *   RDBPOT by max(-shift, 0): (x >> e) + (x & mask > (mask >> 1) + (x < 0))

@@ -14,8 +14,8 @@
  * layers at 380-450 GOPS through the operator, 1.4x oneDNN 2.6 capped to AVX2_VNNI on the
  * geometric mean of bench/conv-shapes.tsv. Tile sizes: im2col_tile_bytes 32 / 64 / 128 KiB with
  * weight_block_bytes 256 / 512 KiB moved no layer beyond the run-to-run noise (+-5 %), so the
- * smaller choice is kept (64 KiB tiles, 256 KiB weight blocks), which also fits the 1.25-2 MiB L2
- * of Alder Lake's P-cores. */
+ * values chosen before the measurement are kept (64 KiB tiles, 256 KiB weight blocks), which
+ * also fit the 1.25-2 MiB L2 of Alder Lake's P-cores. */
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
 #include "arch/x86/avxvnni/avxvnni.h"
