@@ -516,7 +516,13 @@ def main():
     ap.add_argument("--cases", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--reduce-range", action="store_true",
+                    help="quint8 activations and zero points in 0..127 (what fbgemm/x86 qconfigs "
+                         "calibrate to); needed for --engine onednn on CPUs without AVX512-VNNI, where "
+                         "oneDNN 2.x adds u8*s8 pairs with vpmaddubsw and saturates them to int16")
     args = ap.parse_args()
+    if args.reduce_range:
+        QRANGE["u8"] = (0, 127)
     if args.seed < 0 or args.cases < 0:
         ap.error("--seed and --cases must be >= 0")
     torch.set_num_threads(1)  # one thread: deterministic kernels, no per-thread tails
@@ -559,10 +565,11 @@ def main():
 
     header = [
         FORMAT_MAGIC,
-        "# generator: tools/golden/gen_torch.py --engine %s --cases %d --seed %d"
-        % (args.engine, n, args.seed),
+        "# generator: tools/golden/gen_torch.py --engine %s --cases %d --seed %d%s"
+        % (args.engine, n, args.seed, " --reduce-range" if args.reduce_range else ""),
         "# framework: torch %s (Debian python3-torch), engine %s, 1 thread; numpy %s" % (
             torch.__version__, args.engine, np.__version__),
+        "# quint8 activations: %s" % ("0..127 (--reduce-range)" if args.reduce_range else "0..255"),
         "# seed %d, %d cases, %d of them 'expect unsupported'" % (args.seed, n, n_refused),
         "# every output was cross-checked against tools/golden/numerics_reference.py",
     ]
