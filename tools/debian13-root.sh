@@ -57,6 +57,9 @@ trap unmount_all EXIT
 with_mounts() {
   if ! mountpoint -q "$root/proc"; then mount -t proc proc "$root/proc"; mounted+=("$root/proc"); fi
   if ! mountpoint -q "$root/dev"; then mount --bind /dev "$root/dev"; mounted+=("$root/dev"); fi
+  if [ -d /dev/pts ] && ! mountpoint -q "$root/dev/pts"; then
+    mount --bind /dev/pts "$root/dev/pts" && mounted+=("$root/dev/pts")
+  fi
   mkdir -p "$root/qk"
   if ! mountpoint -q "$root/qk"; then mount --bind "$project" "$root/qk"; mounted+=("$root/qk"); fi
   "$@"
