@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "kernels/common.h"
+#include "arch/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +30,10 @@ typedef struct qk_cpu_info {
 
 /* Detected once (thread-safe); never NULL. */
 QK_INTERNAL const qk_cpu_info* qk_cpu_detect(void);
+/* The detection itself, for tests: with use_cpuinfo false (as when cpuinfo_initialize fails),
+ * the features come from cpuid / hwcaps and must be the same. use_cpuinfo needs a successful
+ * cpuinfo_initialize(). */
+QK_INTERNAL void qk_cpu_detect_into(qk_cpu_info* info, bool use_cpuinfo);
 
 #ifdef __cplusplus
 } /* extern "C" */

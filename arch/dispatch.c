@@ -1,5 +1,7 @@
-/* ISA selection: detect once, honour QK_ISA, let qk_set_isa change the choice for new operators.
- * An ISA that cannot run is an error with a message, never a silent fallback. */
+/* ISA selection: detect once, honour QK_ISA, let qk_isa_select change the choice for new
+ * operators. An ISA that cannot run is an error with a message, never a silent fallback. The
+ * tables themselves live in their ISA folders (arch/generic/config.c, arch/x86/<isa>/config.c...);
+ * the public API over this file is kernels/isa.c. */
 #include "arch/dispatch.h"
 
 #include <pthread.h>
@@ -9,28 +11,6 @@
 #include <string.h>
 
 #include "arch/cpu.h"
-#include "kernels/pack.h"
-
-/* ---- the tables: generic here, each ISA in its own folder (docs/adding-an-isa.md) ---- */
-QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
-    .id = QK_ISA_GENERIC,
-    .name = "generic",
-    .required_features = 0,
-    .gemm = {qk_gemm_u8s8_4x8c4__generic, "qk_gemm_u8s8_4x8c4__generic", 4, 8, 4,
-             qk_packed_block_size, qk_pack_gemm_weights},
-    .requant =
-        {
-            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__generic, "qk_requant_fp32_cvt__generic"},
-            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__generic, "qk_requant_fp32_sat__generic"},
-            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__generic, "qk_requant_fp32_fzp__generic"},
-            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__generic, "qk_requant_gemmlowp__generic"},
-        },
-    .im2col = qk_im2col_u8__generic,
-    .dwconv = {qk_dwconv_u8s8_c16__generic, "qk_dwconv_u8s8_c16__generic", 16},
-    .im2col_tile_bytes = 64 * 1024,
-    .max_tile_pixels = 512,
-    .weight_block_bytes = 256 * 1024,
-};
 
 /* Compiled-in tables, worst to best: the default is the last one the CPU can run. */
 static const qk_isa_config* const k_compiled[] = {
@@ -63,7 +43,7 @@ static const char* const k_known_names[QK_ISA_COUNT] = {
 /* ---- the selection: an immutable record swapped atomically ---- */
 typedef struct selection {
   const qk_isa_config* isa; /* NULL: unusable QK_ISA, see error */
-  char reason[64]; /* "best ISA this CPU supports", "QK_ISA=avx2", "qk_set_isa(\"avx2\")" */
+  char reason[128]; /* "best ISA this CPU supports", "QK_ISA=avx2", "qk_set_isa(\"avx2\")" */
   char error[600];
 } selection;
 
@@ -111,7 +91,7 @@ static const qk_isa_config* resolve(const char* name, char* error, size_t error_
              name, cpu->name, cpu->feature_list[0] ? cpu->feature_list : "none");
   } else if (is_known_name(name)) {
     snprintf(error, error_size, "ISA '%.40s' is not compiled into this build of qk (compiled: %s)",
-             name, qk_compiled_isas());
+             name, qk_isa_compiled_list());
   } else {
     snprintf(error, error_size,
              "unknown ISA '%.40s' (known: generic avx2 avxvnni avx512vnni neon "
@@ -121,9 +101,15 @@ static const qk_isa_config* resolve(const char* name, char* error, size_t error_
   return NULL;
 }
 
+/* The reason recorded for the default choice: says so when cpuinfo could not be used. */
+static void best_reason(const qk_cpu_info* cpu, char* reason, size_t size) {
+  snprintf(reason, size, "best ISA this CPU supports%s",
+           cpu->cpuinfo_ok ? "" : " (cpuinfo failed; features read from the CPU directly)");
+}
+
 static void init(void) {
   best_selection.isa = best_supported();
-  snprintf(best_selection.reason, sizeof(best_selection.reason), "best ISA this CPU supports");
+  best_reason(qk_cpu_detect(), best_selection.reason, sizeof(best_selection.reason));
   for (size_t i = 0; i < k_compiled_count; i++) {
     setter_selection[k_compiled[i]->id].isa = k_compiled[i];
     snprintf(setter_selection[k_compiled[i]->id].reason, sizeof(best_selection.reason),
@@ -137,7 +123,9 @@ static void init(void) {
   char error[512];
   env_selection.isa = resolve(env, error, sizeof(error));
   snprintf(env_selection.reason, sizeof(env_selection.reason), "QK_ISA=%.40s", env);
-  snprintf(env_selection.error, sizeof(env_selection.error), "QK_ISA=%.40s: %s", env, error);
+  if (env_selection.isa == NULL) {
+    snprintf(env_selection.error, sizeof(env_selection.error), "QK_ISA=%.40s: %s", env, error);
+  }
   atomic_store(&current, &env_selection);
 }
 
@@ -146,10 +134,27 @@ static const selection* current_selection(void) {
   return atomic_load(&current);
 }
 
-const qk_isa_config* qk_isa_current(void) {
+const qk_isa_config* qk_isa_current(const char** error) {
   const selection* s = current_selection();
-  if (s->isa == NULL) qk_fail(QK_ERROR_UNSUPPORTED_ISA, "%s", s->error);
+  if (s->isa == NULL && error != NULL) *error = s->error;
   return s->isa;
+}
+
+const char* qk_isa_selection_reason(void) {
+  const selection* s = current_selection();
+  return s->isa ? s->reason : s->error;
+}
+
+bool qk_isa_select(const char* name, char* error, size_t error_size) {
+  current_selection();
+  if (name == NULL || name[0] == '\0') {
+    atomic_store(&current, &best_selection);
+    return true;
+  }
+  const qk_isa_config* isa = resolve(name, error, error_size);
+  if (isa == NULL) return false;
+  atomic_store(&current, &setter_selection[isa->id]);
+  return true;
 }
 
 const qk_isa_config* const* qk_isa_compiled(size_t* count) {
@@ -160,36 +165,6 @@ const qk_isa_config* const* qk_isa_compiled(size_t* count) {
 const qk_isa_config* qk_isa_find_supported(const char* name) {
   return name ? resolve(name, NULL, 0) : NULL;
 }
-
-/* ---- public API ---- */
-const char* qk_get_isa(void) {
-  const selection* s = current_selection();
-  if (s->isa == NULL) {
-    qk_fail(QK_ERROR_UNSUPPORTED_ISA, "%s", s->error);
-    return NULL;
-  }
-  return s->isa->name;
-}
-
-const char* qk_isa_reason(void) {
-  const selection* s = current_selection();
-  return s->isa ? s->reason : s->error;
-}
-
-qk_status qk_set_isa(const char* name) {
-  current_selection();
-  if (name == NULL || name[0] == '\0') {
-    atomic_store(&current, &best_selection);
-    return QK_SUCCESS;
-  }
-  char error[512];
-  const qk_isa_config* isa = resolve(name, error, sizeof(error));
-  if (isa == NULL) return qk_fail(QK_ERROR_UNSUPPORTED_ISA, "qk_set_isa: %s", error);
-  atomic_store(&current, &setter_selection[isa->id]);
-  return QK_SUCCESS;
-}
-
-int qk_isa_is_supported(const char* name) { return name != NULL && resolve(name, NULL, 0) != NULL; }
 
 static char compiled_list[96];
 static pthread_once_t compiled_list_once = PTHREAD_ONCE_INIT;
@@ -202,7 +177,7 @@ static void build_compiled_list(void) {
   }
 }
 
-const char* qk_compiled_isas(void) {
+const char* qk_isa_compiled_list(void) {
   pthread_once(&compiled_list_once, build_compiled_list);
   return compiled_list;
 }

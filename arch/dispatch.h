@@ -4,7 +4,9 @@
 #ifndef QK_ARCH_DISPATCH_H
 #define QK_ARCH_DISPATCH_H
 
-#include "kernels/ukernel.h"
+#include <stdbool.h>
+
+#include "arch/ukernel.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,7 +30,7 @@ typedef struct qk_isa_config {
   qk_gemm_config gemm;
   qk_requant_config requant[QK_REQUANT_KIND_COUNT];
   qk_im2col_fn im2col;
-  qk_dwconv_config dwconv; /* optional: {NULL} means the generic depthwise kernel */
+  qk_dwconv_config dwconv;
   /* Tiling of the conv2d loop nest, chosen per ISA by measurement (docs/design.md):
    * im2col_tile_bytes: budget of one im2col tile (output pixels x K bytes), kept in L2;
    * max_tile_pixels:   cap on the pixels of a tile whatever the budget allows;
@@ -47,11 +49,18 @@ QK_INTERNAL extern const qk_isa_config qk_isa_config_neon;
 QK_INTERNAL extern const qk_isa_config qk_isa_config_neondot;
 QK_INTERNAL extern const qk_isa_config qk_isa_config_i8mm;
 
-/* The ISA new operators use, or NULL (with qk_last_error set) when QK_ISA named one that cannot
- * be used. Thread-safe. */
-QK_INTERNAL const qk_isa_config* qk_isa_current(void);
+/* The ISA new operators use, or NULL when QK_ISA named one that cannot be used; *error (when
+ * error is not NULL) then points at the message. Thread-safe. */
+QK_INTERNAL const qk_isa_config* qk_isa_current(const char** error);
+/* Why the current ISA was chosen ("best ISA this CPU supports", "QK_ISA=avx2"...), or the error. */
+QK_INTERNAL const char* qk_isa_selection_reason(void);
+/* Makes the named ISA (NULL or "": the best supported) the one new operators use. false, with the
+ * reason in error, when it is unknown, not compiled in or not runnable on this CPU. */
+QK_INTERNAL bool qk_isa_select(const char* name, char* error, size_t error_size);
 /* Every ISA table compiled into this library, generic first; *count receives their number. */
 QK_INTERNAL const qk_isa_config* const* qk_isa_compiled(size_t* count);
+/* Space-separated names of the compiled tables, generic first. */
+QK_INTERNAL const char* qk_isa_compiled_list(void);
 /* Table of the named ISA if compiled in and runnable on this CPU, else NULL. */
 QK_INTERNAL const qk_isa_config* qk_isa_find_supported(const char* name);
 

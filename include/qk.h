@@ -112,9 +112,9 @@ QK_API qk_status qk_numerics_from_name(const char* name, qk_numerics* numerics);
  * ISA selection
  *
  * At the first qk call the library detects the CPU (cpuinfo, plus a few lines of cpuid / hwcaps for
- * what Debian's cpuinfo does not know; if cpuinfo fails, x86 falls back to "generic" and ARM reads
- * the kernel's hwcaps) and selects
- * the best ISA compiled in.
+ * what Debian's cpuinfo does not know; if cpuinfo fails, the features are read with cpuid on x86
+ * and from the kernel's hwcaps on ARM, and qk_isa_reason() says so) and selects the best ISA
+ * compiled in.
  * The environment variable QK_ISA (read once, then) forces one by name: "generic", "avx2",
  * "avxvnni", "avx512vnni", "neon", "neondot", "i8mm". An unknown name, or one this CPU cannot run,
  * is not silently replaced: operator creation fails with QK_ERROR_UNSUPPORTED_ISA and a message

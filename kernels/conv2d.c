@@ -18,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/dispatch.h"
+#include "kernels/isa.h"
 #include "kernels/numerics.h"
-#include "kernels/pack.h"
 #include "kernels/threadpool.h"
 #include "kernels/verbose.h"
 
@@ -35,7 +34,7 @@ struct qk_conv2d {
 
   size_t k;            /* GEMM depth: KH * KW * C/G */
   bool depthwise;      /* direct depthwise path (see the top comment) */
-  qk_dwconv_config dw; /* its kernel: the ISA's, or the generic one */
+  qk_dwconv_config dw; /* its kernel and packing, from the ISA table */
   size_t dw_pixels;    /* output pixels per depthwise kernel call */
   size_t indirection_bytes, zero_row_bytes;
   bool direct;        /* 1x1, no padding, u8: the input is the GEMM's A operand */
@@ -122,14 +121,12 @@ static void column_terms(const qk_conv2d* op, size_t group, const int8_t* weight
 #define QK_DWCONV_MAX_PIXELS 64
 
 static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
-  op->dw = op->isa->dwconv.fn ? op->isa->dwconv : qk_isa_config_generic.dwconv;
+  op->dw = op->isa->dwconv;
   const size_t c = op->input_channels, taps = op->kernel_height * op->kernel_width;
   op->dw_pixels = qk_min_size(qk_max_size(QK_DWCONV_ACC_BYTES / (c * sizeof(int32_t)), 1),
                               QK_DWCONV_MAX_PIXELS);
   size_t packed_bytes, acc, ind;
-  const qk_packed_dwconv_size_fn packed_size =
-      op->dw.packed_size ? op->dw.packed_size : qk_packed_dwconv_size;
-  if (!packed_size(c, taps, op->dw.cb, &packed_bytes) ||
+  if (!op->dw.packed_size(c, taps, op->dw.cb, &packed_bytes) ||
       !qk_mul_size(op->dw_pixels * sizeof(int32_t), c, &acc) ||
       !qk_mul_size(op->dw_pixels * sizeof(void*), taps, &ind) || acc > SIZE_MAX / 2 ||
       ind > SIZE_MAX / 4) {
@@ -154,8 +151,7 @@ static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
     for (size_t t = 0; t < taps; t++) sum += (uint32_t)(int32_t)weights[ch * taps + t];
     terms[ch] = (int32_t)((uint32_t)op->q.int_bias[ch] - zx * sum);
   }
-  (op->dw.pack ? op->dw.pack : qk_pack_dwconv_weights)(c, taps, op->dw.cb, weights, terms,
-                                                       op->packed);
+  op->dw.pack(c, taps, op->dw.cb, weights, terms, op->packed);
   free(terms);
   return QK_SUCCESS;
 }
@@ -257,8 +253,8 @@ qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
   qk_status status = check_geometry(desc);
   if (status != QK_SUCCESS) return status;
 
-  const qk_isa_config* isa = qk_isa_current();
-  if (isa == NULL) return QK_ERROR_UNSUPPORTED_ISA; /* message set by qk_isa_current */
+  const qk_isa_config* isa = qk_operator_isa("qk_conv2d_create");
+  if (isa == NULL) return QK_ERROR_UNSUPPORTED_ISA;
 
   qk_conv2d* op = calloc(1, sizeof(*op));
   if (op == NULL) return qk_fail(QK_ERROR_OUT_OF_MEMORY, "conv2d: out of memory");

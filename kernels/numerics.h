@@ -1,46 +1,16 @@
-/* Scalar arithmetic of the frameworks that is not a single float expression: gemmlowp / TFLite
- * fixed-point requantization, and the per-mode preparation of a convolution's epilogue
- * parameters. docs/numerics.md explains each rule and where it comes from. */
+/* The per-mode preparation of a convolution's epilogue parameters, and TFLite's multiplier
+ * decomposition (the fixed-point arithmetic itself is in arch/common.h). docs/numerics.md explains each rule and where it comes from. */
 #ifndef QK_KERNELS_NUMERICS_H
 #define QK_KERNELS_NUMERICS_H
 
 #include <stdint.h>
 
+#include "arch/ukernel.h"
 #include "kernels/common.h"
-#include "kernels/ukernel.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* gemmlowp SaturatingRoundingDoublingHighMul: (a * b + nudge) / 2^31 with C truncation, nudge
- * 2^30 or 1 - 2^30 by the product's sign. Ties round half UP (-2.5 -> -2, 2.5 -> 3): the "+1" of
- * the negative nudge pulls negative ties toward zero; ARM's sqrdmulh rounds the same way.
- * INT32_MIN * INT32_MIN saturates to INT32_MAX. */
-static inline int32_t qk_gemmlowp_srdhm(int32_t a, int32_t b) {
-  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-  const int64_t ab = (int64_t)a * (int64_t)b;
-  const int64_t nudge = ab >= 0 ? (INT64_C(1) << 30) : 1 - (INT64_C(1) << 30);
-  return (int32_t)((ab + nudge) / (INT64_C(1) << 31));
-}
-
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
-static inline int32_t qk_gemmlowp_rdbpot(int32_t x, int exponent) {
-  const int32_t mask = (int32_t)((UINT32_C(1) << exponent) - 1);
-  const int32_t remainder = x & mask;
-  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-/* tflite::MultiplyByQuantizedMultiplier, default (double rounding) build:
- *   RDBPOT(SRDHM(x * 2^max(shift, 0), multiplier), max(-shift, 0)).
- * The left shift wraps modulo 2^32 like TFLite's int32 multiply on every real target. */
-static inline int32_t qk_gemmlowp_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
-  const int left = shift > 0 ? (int)shift : 0;
-  const int right = shift < 0 ? (int)-shift : 0;
-  const int32_t scaled = (int32_t)((uint32_t)x << left);
-  return qk_gemmlowp_rdbpot(qk_gemmlowp_srdhm(scaled, multiplier), right);
-}
 
 /* tflite::QuantizeMultiplier(double m): m = q * 2^shift, q in [0.5, 1) (frexp),
  * multiplier = round_half_away(q * 2^31), 2^31 folds to 2^30 with shift + 1, shift < -31 gives 0.

@@ -7,7 +7,7 @@
 #include "arch/cpu.h"
 #include "arch/x86/avxvnni/avxvnni.h"
 #include "gemm_tester.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 
 namespace {
 
@@ -17,8 +17,8 @@ const qk_gemm_config kEvex = {qk_gemm_u8s8_6x16c4__avxvnni_evex,
                               6,
                               16,
                               4,
-                              qk_packed_block_size,
-                              qk_pack_gemm_weights};
+                              qk_packed_block_size__generic,
+                              qk_pack_gemm__generic};
 
 bool Has(uint32_t features) { return (qk_cpu_detect()->features & features) == features; }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "arch/cpu.h"
 #include "qk.h"
 
 namespace {
@@ -70,6 +71,20 @@ TEST(Dispatch, QkIsaEnvironment) {
   EXPECT_EQ(std::string(qk_isa_reason()),
             env && *env ? "QK_ISA=" + std::string(env) : "best ISA this CPU supports");
   EXPECT_EQ(CreateSmallConv(), QK_SUCCESS) << qk_last_error();
+}
+
+// A failing cpuinfo_initialize (it allocates) must not demote qk to generic: the features then
+// come from cpuid (x86) or the hwcaps (ARM), the same ones cpuinfo reports.
+TEST(Dispatch, DetectionWithoutCpuinfoFindsTheSameFeatures) {
+  const qk_cpu_info* with = qk_cpu_detect();
+  if (!with->cpuinfo_ok) GTEST_SKIP() << "cpuinfo failed in this process: nothing to compare";
+  qk_cpu_info without;
+  qk_cpu_detect_into(&without, /*use_cpuinfo=*/false);
+  EXPECT_EQ(without.features, with->features);
+  EXPECT_STREQ(without.feature_list, with->feature_list);
+  EXPECT_THAT(without.name, testing::HasSubstr("cpuinfo"));
+  std::printf("[ dispatch ] without cpuinfo: features '%s' (%s)\n", without.feature_list,
+              without.name);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 namespace qk_test {
 

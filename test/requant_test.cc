@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "isa_util.h"
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 namespace {
 

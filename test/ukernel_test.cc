@@ -3,7 +3,7 @@
 // strides and extreme values, compared bit-exactly with the specification:
 //   - GEMM: a plain int64 dot product reduced modulo 2^32 (the generic kernel is tested too);
 //   - requantization: the generic C kernel of the same family.
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@
 
 #include "gemm_tester.h"
 #include "isa_util.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 
 namespace {
 
@@ -67,9 +67,9 @@ TEST_P(DwconvUkernelTest, AllChannelTailsBitExact) {
       for (auto& v : colterm) v = static_cast<int32_t>(rng());
       size_t bytes = 0;
       ASSERT_TRUE(
-          (dw.packed_size ? dw.packed_size : qk_packed_dwconv_size)(channels, taps, dw.cb, &bytes));
+          (dw.packed_size ? dw.packed_size : qk_packed_dwconv_size__generic)(channels, taps, dw.cb, &bytes));
       std::vector<uint8_t> packed(bytes);
-      (dw.pack ? dw.pack : qk_pack_dwconv_weights)(channels, taps, dw.cb, w.data(), colterm.data(),
+      (dw.pack ? dw.pack : qk_pack_dwconv__generic)(channels, taps, dw.cb, w.data(), colterm.data(),
                                                    packed.data());
       const size_t stride = channels + rng() % 3;
       const int32_t guard = 0x3C3C3C3C;

@@ -3,7 +3,7 @@
 #include "arch/arm/neon/ukernels.h"
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 
 QK_INTERNAL const qk_isa_config qk_isa_config_i8mm = {
     .id = QK_ISA_I8MM,
@@ -12,8 +12,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_i8mm = {
     .required_features = QK_CPU_NEON | QK_CPU_NEONDOT | QK_CPU_I8MM,
     /* usmmla wants 8 k of two columns per register: the generic layout with KR = 8, u8 x s8
      * directly (no correction term). */
-    .gemm = {qk_gemm_u8s8_4x16c8__i8mm, "qk_gemm_u8s8_4x16c8__i8mm", 4, 16, 8, qk_packed_block_size,
-             qk_pack_gemm_weights},
+    .gemm = {qk_gemm_u8s8_4x16c8__i8mm, "qk_gemm_u8s8_4x16c8__i8mm", 4, 16, 8, qk_packed_block_size__generic,
+             qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
@@ -22,7 +22,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_i8mm = {
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
         },
     .im2col = qk_im2col_u8__neon,
-    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16},
+    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16,
+               qk_packed_dwconv_size__generic, qk_pack_dwconv__generic},
     /* Not measured (docs/performance-arm.md): X2/A710/V1-class cores, 64 KiB L1D, 512 KiB-1 MiB
      * L2: the generic budget. */
     .im2col_tile_bytes = 64 * 1024,

@@ -6,7 +6,7 @@
  * Tile:    MR = 4, NR = 16, KR = 8. usmmla multiplies a 2x8 u8 block (two rows of a) by an 8x2
  *          s8 block (two columns of w) into a 2x2 int32 block [r0c0 r0c1 r1c0 r1c1]: 16
  *          accumulators = 2 row pairs x 8 column pairs, 4 activation vectors, 1-2 weight vectors.
- * Packing: the generic layout with NR = 16, KR = 8 (kernels/pack.h): per block int32
+ * Packing: the generic layout with NR = 16, KR = 8 (arch/generic/generic.h): per block int32
  *          colterm[16], then int8 w[ceil(kc/8)][16][8] — column n's 8 k are contiguous, so each
  *          16-byte load is the 8x2 operand of column pair (2j, 2j+1). No correction term.
  * Strides: row m of a at a + m * a_stride bytes, exactly kc bytes read, any alignment; row m of c

@@ -4,15 +4,15 @@
 #include "arch/arm/neon/ukernels.h"
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 
 QK_INTERNAL const qk_isa_config qk_isa_config_neon = {
     .id = QK_ISA_NEON,
     .name = "neon",
     .required_features = QK_CPU_NEON,
     /* smlal-by-element wants the 16 column weights of one k together: generic layout, KR = 1. */
-    .gemm = {qk_gemm_u8s8_4x16c1__neon, "qk_gemm_u8s8_4x16c1__neon", 4, 16, 1, qk_packed_block_size,
-             qk_pack_gemm_weights},
+    .gemm = {qk_gemm_u8s8_4x16c1__neon, "qk_gemm_u8s8_4x16c1__neon", 4, 16, 1, qk_packed_block_size__generic,
+             qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
@@ -21,7 +21,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neon = {
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
         },
     .im2col = qk_im2col_u8__neon,
-    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16},
+    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16,
+               qk_packed_dwconv_size__generic, qk_pack_dwconv__generic},
     /* Not measured (no ARM hardware here; docs/performance-arm.md): sized for the small cores'
      * caches. A53/A55 have 32 KiB L1D and often 128-256 KiB of L2 per core (or none private), so
      * the packed weights of one N block (re-read for every 4 rows) get 128 KiB, the im2col tile

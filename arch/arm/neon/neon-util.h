@@ -1,6 +1,6 @@
 /* Small NEON helpers shared by the ARM microkernels (every file under arch/arm): loads and stores
  * of a tail shorter than a vector, which must neither read nor write past the caller's buffers
- * (kernels/ukernel.h), and the x86 CVTPS2DQ conversion rule on ARM.
+ * (arch/ukernel.h), and the x86 CVTPS2DQ conversion rule on ARM.
  * Everything is static inline, so each file compiled with its own -march gets its own copy. */
 #ifndef QK_ARCH_ARM_NEON_NEON_UTIL_H
 #define QK_ARCH_ARM_NEON_NEON_UTIL_H
@@ -95,7 +95,7 @@ static inline void qk_neon_store_narrow8(uint8_t* p, int32x4_t lo, int32x4_t hi,
 }
 
 /* x86 CVTPS2DQ on ARM: round half to even, and INT32_MIN (the x86 "integer indefinite") for
- * |v| >= 2^31 or NaN, where vcvtnq_s32_f32 would saturate. kernels/common.h qk_cvt_f32_i32_x86
+ * |v| >= 2^31 or NaN, where vcvtnq_s32_f32 would saturate. arch/common.h qk_cvt_f32_i32_x86
  * is the scalar definition; both comparisons are false for NaN. */
 static inline int32x4_t qk_neon_cvt_f32_s32_x86(float32x4_t v) {
   const float32x4_t limit = vdupq_n_f32(2147483648.0f);

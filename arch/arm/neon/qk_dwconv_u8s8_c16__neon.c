@@ -1,10 +1,10 @@
 /* qk_dwconv_u8s8_c16__neon — depthwise convolution microkernel, ARMv8.0 NEON (all ARM ISAs).
  *
  * What:    acc[p][c] = colterm[c] + Σ_{t < taps} (input[p * taps + t][c] ^ xor_mask) * w[t][c]
- *          for p < pixels, c < channels, int32 modulo 2^32 (kernels/ukernel.h).
+ *          for p < pixels, c < channels, int32 modulo 2^32 (arch/ukernel.h).
  * Tile:    16 channels x 1 pixel: 4 int32x4 accumulators; a tap is one 16-byte input load and
  *          one 16-byte weight load, each widened to two int16x8, and 4 smlal (16 MACs).
- * Packing: the generic depthwise layout, CB = 16 (qk_pack_dwconv_weights): per 16-channel block
+ * Packing: the generic depthwise layout, CB = 16 (qk_pack_dwconv__generic): per 16-channel block
  *          int32 colterm[16]; int8 w[taps][16]; channels past `channels` zero.
  * Strides: input: pixels * taps row pointers (user tensor or a zero-point row), exactly
  *          `channels` bytes read through each; acc row p at acc + p * acc_stride int32 elements.

@@ -4,7 +4,7 @@
  *          c[m][n] = colterm[n] + Σ_{k < kc} a[m][k] * w[n][k], int32 modulo 2^32.
  * Tile:    MR = 4, NR = 16, KR = 1: 16 int32x4 accumulators (4 rows x 4 column quads), 4 widened
  *          activation vectors, 2 widened weight vectors = 22 of the 32 vector registers.
- * Packing: the generic layout (kernels/pack.h) with NR = 16, KR = 1: per 16-column block
+ * Packing: the generic layout (arch/generic/generic.h) with NR = 16, KR = 1: per 16-column block
  *          int32 colterm[16], then int8 w[kc][16] — the 16 column weights of each k are one
  *          16-byte load; columns past nc are zero.
  * Strides: row m of a at a + m * a_stride bytes, exactly kc bytes read, any alignment; row m of c

@@ -11,7 +11,7 @@
  *          negative products and C truncation equals floor((a·b + 2^30) / 2^31) for every sign
  *          (ceil(y / d) = floor((y + d - 1) / d)), i.e. round half UP, ties included, and both
  *          saturate only INT32_MIN·INT32_MIN to INT32_MAX (checked exhaustively on 22.8M exact
- *          ties against kernels/numerics.h). RDBPOT rounds half AWAY from zero, which srshl
+ *          ties against arch/common.h). RDBPOT rounds half AWAY from zero, which srshl
  *          (half up) does not, so it uses the reference's mask/threshold form with per-lane
  *          shifts (sshl by a negative count is an arithmetic right shift). The left shift wraps
  *          (sshl), as the generic uint32 shift does; + zero point saturates (sqadd), which the

@@ -1,10 +1,10 @@
 /* The AArch64 microkernels of qk (arch/arm/neon, neondot, i8mm), declared in one place so every
  * config.c can point at another ISA's kernels it is a superset of (the NEON epilogues and
- * im2col serve all three ARM ISAs). Contracts: kernels/ukernel.h; each file's header comment. */
+ * im2col serve all three ARM ISAs). Contracts: arch/ukernel.h; each file's header comment. */
 #ifndef QK_ARCH_ARM_NEON_UKERNELS_H
 #define QK_ARCH_ARM_NEON_UKERNELS_H
 
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,7 +24,7 @@ QK_INTERNAL void qk_im2col_u8__neon(const qk_im2col_geometry* g, const uint8_t* 
 
 /* ARMv8.2 dotprod (arch/arm/neondot) */
 QK_DECLARE_GEMM(qk_gemm_u8s8_4x16c4__neondot);
-/* Generic layout (kernels/pack.h) with colterm[n] += 128 * Σ_k w[n][k]: the kernel turns the u8
+/* Generic layout (arch/generic/generic.h) with colterm[n] += 128 * Σ_k w[n][k]: the kernel turns the u8
  * activations into s8 (a ^ 0x80 = a - 128) for sdot, and this puts the 128 back. */
 QK_INTERNAL void qk_pack_gemm_weights_s8a__neondot(size_t n, size_t cg, size_t kh, size_t kw,
                                                    size_t nr, size_t kr, const int8_t* w,

@@ -4,7 +4,7 @@
 #include "arch/arm/neon/ukernels.h"
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 
 QK_INTERNAL const qk_isa_config qk_isa_config_neondot = {
     .id = QK_ISA_NEONDOT,
@@ -12,7 +12,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neondot = {
     .required_features = QK_CPU_NEON | QK_CPU_NEONDOT,
     /* sdot by element: weights as [k/4][16][4] (generic KR = 4), colterm corrected for a ^ 0x80. */
     .gemm = {qk_gemm_u8s8_4x16c4__neondot, "qk_gemm_u8s8_4x16c4__neondot", 4, 16, 4,
-             qk_packed_block_size, qk_pack_gemm_weights_s8a__neondot},
+             qk_packed_block_size__generic, qk_pack_gemm_weights_s8a__neondot},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
@@ -21,7 +21,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neondot = {
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
         },
     .im2col = qk_im2col_u8__neon,
-    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16},
+    .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16,
+               qk_packed_dwconv_size__generic, qk_pack_dwconv__generic},
     /* Not measured (docs/performance-arm.md): big cores with 64 KiB L1D and 256 KiB-1 MiB L2
      * (A76/A78/N1): the generic budget. */
     .im2col_tile_bytes = 64 * 1024,

@@ -1,10 +1,10 @@
-/* The avx2 microkernels (one per file in this folder; contracts in kernels/ukernel.h). The
+/* The avx2 microkernels (one per file in this folder; contracts in arch/ukernel.h). The
  * requantization kernels, the im2col and the depthwise kernel need only AVX2, so the avxvnni table
  * can point at them too. */
 #ifndef QK_ARCH_X86_AVX2_AVX2_H
 #define QK_ARCH_X86_AVX2_AVX2_H
 
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 #ifdef __cplusplus
 extern "C" {

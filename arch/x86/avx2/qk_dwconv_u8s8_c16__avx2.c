@@ -1,8 +1,8 @@
 /* qk_dwconv_u8s8_c16__avx2 — depthwise convolution accumulators, 16 channels per step (AVX2).
  *
  *   acc[p][c] = colterm[c] + Σ_{t < taps} (input[p * taps + t][c] ^ xor_mask) * w[t][c]
- * for p < pixels, c < channels, int32 wrapping modulo 2^32 (contract: kernels/ukernel.h).
- * Weights: qk_pack_dwconv_weights with CB = 16: per block int32 colterm[16]; int8 w[taps][16].
+ * for p < pixels, c < channels, int32 wrapping modulo 2^32 (contract: arch/ukernel.h).
+ * Weights: qk_pack_dwconv__generic with CB = 16: per block int32 colterm[16]; int8 w[taps][16].
  * input: pixels * taps pointers; exactly `channels` bytes are read through each (a partial last
  * block goes through a zero-padded copy). acc row stride acc_stride int32; only the first
  * `channels` of a row are written. Any taps, any channels. Needs AVX2.

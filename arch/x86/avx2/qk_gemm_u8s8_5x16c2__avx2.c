@@ -1,7 +1,7 @@
 /* qk_gemm_u8s8_5x16c2__avx2 — exact u8 x s8 GEMM on AVX2 with vpmaddwd on int16 pairs.
  *
  * Computes c[m][n] = colterm[n] + Σ_{k < kc} a[m][k] * w[n][k], int32 wrapping modulo 2^32, for
- * m < mr <= 5 and any nc >= 1 (kernels/ukernel.h), on a 5 x 16 register tile.
+ * m < mr <= 5 and any nc >= 1 (arch/ukernel.h), on a 5 x 16 register tile.
  * Packing (qk_pack_gemm_c2_i16__avx2): per 16-column block
  *     int32 colterm[16]; int16 w[ceil(kc / 2)][16][2]      (64 + 64 * ceil(kc / 2) bytes)
  * i.e. the weights already widened to int16 pairs, zero past nc and past kc. No alignment needed.

@@ -1,4 +1,4 @@
-/* qk_im2col_u8__avx2 — im2col of a block of output pixels (contract: kernels/ukernel.h), the
+/* qk_im2col_u8__avx2 — im2col of a block of output pixels (contract: arch/ukernel.h), the
  * same bytes as qk_im2col_u8__generic, written with fewer, wider copies.
  *
  * Row r (output pixel p0 + r) holds, for each kh, the KW taps of one input row in (kw, c) order:

@@ -1,5 +1,5 @@
 /* qk_pack_gemm_c2_i16__avx2 / qk_packed_block_size_c2_i16__avx2 — weight packing for the AVX2
- * GEMM (qk_gemm_u8s8_5x16c2__avx2): the generic qk_pack_gemm_weights layout with KR = 2, but
+ * GEMM (qk_gemm_u8s8_5x16c2__avx2): the generic qk_pack_gemm__generic layout with KR = 2, but
  * with every weight stored as int16, so the kernel feeds vpmaddwd straight from memory:
  *     per NR-column block: int32 colterm[NR]; int16 w[ceil(k / 2)][NR][2]
  * Columns past n and the odd k past k are zero. w is OIHW [n][cg][kh][kw]; the packed K order is

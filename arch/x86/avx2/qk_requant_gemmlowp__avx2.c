@@ -1,7 +1,7 @@
 /* qk_requant_gemmlowp__avx2 — TFLite's integer requantization, 8 columns per ymm.
  *
  *   y = clamp(MultiplyByQuantizedMultiplier(acc, multiplier[n], shift[n]) + zero_point, min, max)
- * bit-identical to kernels/numerics.h (qk_gemmlowp_mbqm), lane by lane:
+ * bit-identical to arch/common.h (qk_gemmlowp_mbqm), lane by lane:
  *   x  = acc << max(shift, 0)                 vpsllvd, wraps modulo 2^32 like the C
  *   SaturatingRoundingDoublingHighMul(x, m) = (x*m + nudge) / 2^31, C truncation, nudge = 2^30 for
  *     x*m >= 0 and 1 - 2^30 otherwise. For x*m < 0 truncation is ceil, and

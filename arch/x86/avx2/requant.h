@@ -7,7 +7,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 /* All-ones in the lanes < cols (cols <= 8). */
 static inline __m256i qk_avx2_lane_mask(size_t cols) {

@@ -1,8 +1,8 @@
-/* The avx512vnni microkernels (one per file in this folder; contracts in kernels/ukernel.h). */
+/* The avx512vnni microkernels (one per file in this folder; contracts in arch/ukernel.h). */
 #ifndef QK_ARCH_X86_AVX512VNNI_AVX512VNNI_H
 #define QK_ARCH_X86_AVX512VNNI_AVX512VNNI_H
 
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 #ifdef __cplusplus
 extern "C" {

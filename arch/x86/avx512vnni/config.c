@@ -23,14 +23,14 @@
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
 #include "arch/x86/avx512vnni/avx512vnni.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 
 QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     .id = QK_ISA_AVX512VNNI,
     .name = "avx512vnni",
     .required_features = QK_CPU_AVX512VNNI,
     .gemm = {qk_gemm_u8s8_10x32c4__avx512vnni, "qk_gemm_u8s8_10x32c4__avx512vnni", 10, 32, 4,
-             qk_packed_block_size, qk_pack_gemm_weights},
+             qk_packed_block_size__generic, qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__avx512vnni,

@@ -1,7 +1,7 @@
 /* qk_dwconv_u8s8_c64__avx512vnni — depthwise convolution accumulators, 64 channels per zmm step.
  *
  *   acc[p][c] = colterm[c] + Σ_{t < taps} (input[p * taps + t][c] ^ xor_mask) * w[t][c]
- * for p < pixels, c < channels, int32 wrapping modulo 2^32 (contract: kernels/ukernel.h).
+ * for p < pixels, c < channels, int32 wrapping modulo 2^32 (contract: arch/ukernel.h).
  *
  * Scheme: vpdpbusd on 4 taps at once. The bytes of 4 taps are interleaved by in-lane unpacks so
  * that each dword holds the 4 taps of one channel (arch/x86/avx512vnni/dwconv.h): 8 shuffles and

@@ -1,9 +1,9 @@
 /* qk_gemm_u8s8_10x32c4__avx512vnni — u8 x s8 GEMM microkernel, EVEX vpdpbusd on zmm.
  *
- * Contract (kernels/ukernel.h): c[m][n] = colterm[n] + Σ_{k<kc} a[m][k] * w[n][k], int32 wrapping
+ * Contract (arch/ukernel.h): c[m][n] = colterm[n] + Σ_{k<kc} a[m][k] * w[n][k], int32 wrapping
  * modulo 2^32 (vpdpbusd adds without saturation), for m < mr <= 10 and n < nc (any nc >= 1).
  * Tile: 10 rows x 32 columns = 20 zmm accumulators + 2 weight registers + 1 broadcast.
- * Packing: the generic layout with NR = 32, KR = 4 (qk_pack_gemm_weights): per 32-column block
+ * Packing: the generic layout with NR = 32, KR = 4 (qk_pack_gemm__generic): per 32-column block
  *   int32 colterm[32]; int8 w[ceil(kc/4)][32][4]     (blocks are 128-byte multiples)
  * so one k-group of a block is two zmm loads and row m needs its 4 bytes broadcast to 16 lanes.
  * a: u8 rows at a + m * a_stride bytes, unaligned; exactly kc bytes of each row are read (the

@@ -1,6 +1,6 @@
 /* qk_im2col_u8__avx512vnni — im2col with zmm copies, one copy per kernel row when it can.
  *
- * Same bytes as qk_im2col_u8__generic (kernels/ukernel.h): row r (output pixel p0 + r) holds, for
+ * Same bytes as qk_im2col_u8__generic (arch/ukernel.h): row r (output pixel p0 + r) holds, for
  * each tap (kh, kw), the Cg channels x[iy][ix][group_offset + c] ^ xor_mask, or pad_value when
  * the tap is outside the image, then zeros up to row_stride.
  * When the group's pixels are adjacent in memory (input_pixel_stride == Cg: groups = 1 without

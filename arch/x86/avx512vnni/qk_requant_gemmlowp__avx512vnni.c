@@ -1,6 +1,6 @@
 /* qk_requant_gemmlowp__avx512vnni — TFLite's MultiplyByQuantizedMultiplier on zmm.
  *
- * Same bits as qk_requant_gemmlowp__generic (kernels/numerics.h), 16 channels at a time:
+ * Same bits as qk_requant_gemmlowp__generic (arch/common.h), 16 channels at a time:
  *   x = acc << max(shift, 0)                        vpsllvd, wraps like the C uint32 shift
  *   SRDHM: (x * mult + nudge) / 2^31                both signs are floor((p + 2^30) / 2^31) (see
  *          with C truncation, nudge = 2^30          qk_requant_gemmlowp__avx2.c): vpmuldq on the

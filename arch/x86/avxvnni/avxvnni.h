@@ -1,8 +1,8 @@
-/* The avxvnni microkernels (one per file in this folder; contracts in kernels/ukernel.h). */
+/* The avxvnni microkernels (one per file in this folder; contracts in arch/ukernel.h). */
 #ifndef QK_ARCH_X86_AVXVNNI_AVXVNNI_H
 #define QK_ARCH_X86_AVXVNNI_AVXVNNI_H
 
-#include "kernels/ukernel.h"
+#include "arch/ukernel.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -19,20 +19,22 @@
 #include "arch/cpu.h"
 #include "arch/dispatch.h"
 #include "arch/x86/avxvnni/avxvnni.h"
-#include "kernels/pack.h"
+#include "arch/generic/generic.h"
 #ifdef QK_HAVE_AVX2
 #include "arch/x86/avx2/avx2.h"
 #define QK_AVXVNNI_EPILOGUE(family) \
   { qk_requant_##family##__avx2, "qk_requant_" #family "__avx2" }
 #define QK_AVXVNNI_IM2COL qk_im2col_u8__avx2
 #define QK_AVXVNNI_DWCONV \
-  { qk_dwconv_u8s8_c16__avx2, "qk_dwconv_u8s8_c16__avx2", 16 }
+  { qk_dwconv_u8s8_c16__avx2, "qk_dwconv_u8s8_c16__avx2", 16, qk_packed_dwconv_size__generic, \
+    qk_pack_dwconv__generic }
 #else
 #define QK_AVXVNNI_EPILOGUE(family) \
   { qk_requant_##family##__generic, "qk_requant_" #family "__generic" }
 #define QK_AVXVNNI_IM2COL qk_im2col_u8__generic
 #define QK_AVXVNNI_DWCONV \
-  { NULL, NULL, 0 } /* the generic depthwise kernel */
+  { qk_dwconv_u8s8_c16__generic, "qk_dwconv_u8s8_c16__generic", 16, \
+    qk_packed_dwconv_size__generic, qk_pack_dwconv__generic }
 #endif
 
 QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
@@ -40,7 +42,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
     .name = "avxvnni",
     .required_features = QK_CPU_AVXVNNI | QK_CPU_AVX2,
     .gemm = {qk_gemm_u8s8_6x16c4__avxvnni, "qk_gemm_u8s8_6x16c4__avxvnni", 6, 16, 4,
-             qk_packed_block_size, qk_pack_gemm_weights},
+             qk_packed_block_size__generic, qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = QK_AVXVNNI_EPILOGUE(fp32_cvt),

@@ -1,11 +1,11 @@
 /* qk_gemm_u8s8_6x16c4__avxvnni — u8 x s8 GEMM microkernel, VEX vpdpbusd on ymm (AVX-VNNI:
  * Alder Lake and later, Zen 5).
  *
- * Contract (kernels/ukernel.h): c[m][n] = colterm[n] + Σ_{k<kc} a[m][k] * w[n][k], int32 wrapping
+ * Contract (arch/ukernel.h): c[m][n] = colterm[n] + Σ_{k<kc} a[m][k] * w[n][k], int32 wrapping
  * modulo 2^32 (vpdpbusd adds without saturation), for m < mr <= 6 and n < nc (any nc >= 1).
  * Tile: 6 rows x 16 columns = 12 ymm accumulators + 2 weight registers + 1 broadcast: the 16
  * VEX registers, and 12 independent chains cover vpdpbusd's latency (5) x throughput (2/cycle).
- * Packing: the generic layout with NR = 16, KR = 4 (qk_pack_gemm_weights): per 16-column block
+ * Packing: the generic layout with NR = 16, KR = 4 (qk_pack_gemm__generic): per 16-column block
  *   int32 colterm[16]; int8 w[ceil(kc/4)][16][4]      (blocks are 64-byte multiples)
  * a: u8 rows at a + m * a_stride bytes, unaligned; exactly kc bytes of each row are read (the
  *    K tail is assembled from single bytes: a 1x1 convolution passes the user's input here).

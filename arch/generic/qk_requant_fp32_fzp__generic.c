@@ -6,7 +6,7 @@
  *   y = rne(clamp(v, min, max))               saturate, then cvtps2dq
  * oneDNN's ReLU (max(v, 0) before the zero point) gives the same bits as min = zero_point here:
  * for v < 0, rne(v + zp) <= zp, so both yield zp. */
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 void qk_requant_fp32_fzp__generic(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
                                   uint8_t* out, size_t out_stride, const qk_requant_params* params,

@@ -7,7 +7,7 @@
  *   y = rne(v) + zero_point
  * XNNPACK clamps to [-2^31, 2^31 - 256] before rounding and to [min, max] after adding the zero
  * point; because rounding is monotonic and the bounds are integers, that is the same value. */
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 void qk_requant_fp32_sat__generic(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
                                   uint8_t* out, size_t out_stride, const qk_requant_params* params,

@@ -6,7 +6,7 @@
  * image-size-independent workspace (docs/design.md). */
 #include <string.h>
 
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
                            size_t rows, uint8_t* out, size_t row_stride) {

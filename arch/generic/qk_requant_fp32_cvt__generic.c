@@ -6,7 +6,7 @@
  *   r = cvtps2dq(v)                            round half to even; |v| >= 2^31 gives INT32_MIN
  *   y = clamp(r + zero_point, min, max)        (packs/adds/packus saturate the same way)
  * Adding bias = 0.0f changes no value, so one kernel serves both. */
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 void qk_requant_fp32_cvt__generic(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
                                   uint8_t* out, size_t out_stride, const qk_requant_params* params,

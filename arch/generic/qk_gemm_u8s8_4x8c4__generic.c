@@ -1,13 +1,13 @@
 /* qk_gemm_u8s8_4x8c4__generic — the reference GEMM microkernel (portable C).
  *
  * Computes an mr x nc tile (mr <= 4, any nc) of c[m][n] = colterm[n] + Σ_k a[m][k] * w[n][k],
- * int32 wrapping modulo 2^32, on weights packed with NR = 8, KR = 4 (kernels/ukernel.h):
+ * int32 wrapping modulo 2^32, on weights packed with NR = 8, KR = 4 (arch/ukernel.h, qk_pack_gemm__generic):
  *   per 8-column block: int32 colterm[8]; int8 w[ceil(kc/4)][8][4].
  * Reads exactly kc bytes of each row of a (the padding k of w are zero and are skipped).
  * This kernel is the specification every SIMD GEMM kernel is tested against: keep it obvious. */
 #include <string.h>
 
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 enum { MR = 4, NR = 8, KR = 4 };
 

@@ -1,10 +1,9 @@
 /* qk_requant_gemmlowp__generic — TFLite's integer-only requantization.
  *
  *   y = clamp(MultiplyByQuantizedMultiplier(acc, multiplier[n], shift[n]) + zero_point, min, max)
- * with TFLite's default double rounding (kernels/numerics.h: SaturatingRoundingDoublingHighMul,
+ * with TFLite's default double rounding (arch/common.h: SaturatingRoundingDoublingHighMul,
  * then RoundingDivideByPOT, both rounding half away from zero). */
-#include "kernels/numerics.h"
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 void qk_requant_gemmlowp__generic(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
                                   uint8_t* out, size_t out_stride, const qk_requant_params* params,

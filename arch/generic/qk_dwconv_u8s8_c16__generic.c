@@ -3,11 +3,11 @@
  * For each of `pixels` output pixels and each channel c < channels:
  *   acc[p][c] = colterm[c] + Σ_{t < taps} (input[p * taps + t][c] ^ xor_mask) * w[t][c]
  * int32 wrapping modulo 2^32, on weights packed in blocks of 16 channels:
- *   int32 colterm[16]; int8 w[taps][16]           (kernels/pack.h qk_pack_dwconv_weights)
+ *   int32 colterm[16]; int8 w[taps][16]           (qk_pack_dwconv__generic)
  * Reads exactly `channels` bytes through each input pointer. Any number of taps (KH * KW). */
 #include <string.h>
 
-#include "kernels/ukernel.h"
+#include "arch/generic/generic.h"
 
 enum { CB = 16 };
 

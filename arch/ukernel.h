@@ -1,13 +1,14 @@
 /* Microkernel families of qk: one signature per family, identical on every ISA, so the dispatch
- * table and the testers treat all ISAs alike. The generic C kernels in kernels/ref/ are the
- * specification; every SIMD kernel must give the same bits (test/ukernel_test.cc). */
-#ifndef QK_KERNELS_UKERNEL_H
-#define QK_KERNELS_UKERNEL_H
+ * table and the testers treat all ISAs alike. The generic C kernels in arch/generic/ are the
+ * specification; every SIMD kernel must give the same bits (test/ukernel_test.cc,
+ * test/requant_test.cc). */
+#ifndef QK_ARCH_UKERNEL_H
+#define QK_ARCH_UKERNEL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/common.h"
+#include "arch/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,7 +25,7 @@ extern "C" {
  *    the user's input tensor: no reading past it), no alignment required.
  * w: packed weights for ceil(nc / NR) consecutive column blocks, each laid out as
  *        int32 colterm[NR]; int8 w[ceil(kc / KR)][NR][KR]
- *    (columns past nc and k past kc are zero). See qk_pack_gemm_weights (kernels/pack.h).
+ *    (columns past nc and k past kc are zero). See qk_pack_gemm__generic (arch/generic/).
  *    Blocks start 4-byte aligned.
  * c: int32, row m at c + m * c_stride elements.
  * s8 activations reach this kernel as u8 (x ^ 0x80) with the zero point moved by 128, which leaves
@@ -33,7 +34,7 @@ extern "C" {
 typedef void (*qk_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const uint8_t* a,
                                    size_t a_stride, const void* w, int32_t* c, size_t c_stride);
 
-/* Weight packing for a GEMM kernel (kernels/pack.h has the generic layout above; an ISA may bring
+/* Weight packing for a GEMM kernel (arch/generic/ packs the layout above; an ISA may bring
  * its own, e.g. weights widened to int16, as long as its kernel reads it).
  * block_size: bytes of one NR-column block for depth k (false on size_t overflow).
  * pack: n output channels of one group, w in OIHW order [n][cg][kh][kw], K order (kh, kw, c);
@@ -124,7 +125,7 @@ typedef void (*qk_im2col_fn)(const qk_im2col_geometry* g, const uint8_t* image, 
  *        pixel, or a row holding the raw input zero point for taps in the padding. The kernel
  *        reads exactly `channels` bytes through each pointer (they point into the user's tensor).
  * w: packed per block of CB channels: int32 colterm[CB]; int8 w[taps][CB] (channels past
- *    `channels` zero). qk_pack_dwconv_weights (kernels/pack.h). An ISA may bring its own layout
+ *    `channels` zero). qk_pack_dwconv__generic (arch/generic/). An ISA may bring its own layout
  *    (e.g. taps interleaved for a dot-product instruction) with its pack functions below.
  * acc: row p at acc + p * acc_stride int32 elements; only the first `channels` are written.
  * ------------------------------------------------------------------------------------------- */
@@ -132,7 +133,7 @@ typedef void (*qk_dwconv_ukernel_fn)(size_t channels, size_t pixels, size_t taps
                                      const uint8_t* const* input, uint8_t xor_mask, const void* w,
                                      int32_t* acc, size_t acc_stride);
 
-/* Depthwise weight packing (kernels/pack.h has the generic layout above).
+/* Depthwise weight packing (arch/generic/ packs the layout above).
  * packed_size: bytes for `channels` channels of `taps` taps (false on size_t overflow).
  * pack: w[c][tap] int8 (OIHW, I = 1), colterm[c] int32; writes the whole packed buffer. */
 typedef bool (*qk_packed_dwconv_size_fn)(size_t channels, size_t taps, size_t cb, size_t* bytes);
@@ -140,35 +141,39 @@ typedef void (*qk_pack_dwconv_fn)(size_t channels, size_t taps, size_t cb, const
                                   const int32_t* colterm, void* packed);
 
 typedef struct qk_dwconv_config {
-  qk_dwconv_ukernel_fn fn; /* NULL: the ISA uses the generic depthwise kernel */
+  qk_dwconv_ukernel_fn fn;
   const char* name;
   uint32_t cb; /* channel block of the packed weights */
-  /* NULL: the generic layout (qk_packed_dwconv_size / qk_pack_dwconv_weights) */
   qk_packed_dwconv_size_fn packed_size;
   qk_pack_dwconv_fn pack;
 } qk_dwconv_config;
 
-/* ---- the generic (portable C) kernels ---- */
+/* ---- declarations of a family's kernel, packing or gather function (one per file) ---- */
 #define QK_DECLARE_GEMM(name)                                                               \
   QK_INTERNAL void name(size_t mr, size_t nc, size_t kc, const uint8_t* a, size_t a_stride, \
                         const void* w, int32_t* c, size_t c_stride)
 #define QK_DECLARE_REQUANT(name)                                                                   \
   QK_INTERNAL void name(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride, uint8_t* out, \
                         size_t out_stride, const qk_requant_params* params, size_t channel_offset)
-
-QK_DECLARE_GEMM(qk_gemm_u8s8_4x8c4__generic);
-QK_DECLARE_REQUANT(qk_requant_fp32_cvt__generic);
-QK_DECLARE_REQUANT(qk_requant_fp32_sat__generic);
-QK_DECLARE_REQUANT(qk_requant_fp32_fzp__generic);
-QK_DECLARE_REQUANT(qk_requant_gemmlowp__generic);
-QK_INTERNAL void qk_dwconv_u8s8_c16__generic(size_t channels, size_t pixels, size_t taps,
-                                             const uint8_t* const* input, uint8_t xor_mask,
-                                             const void* w, int32_t* acc, size_t acc_stride);
-QK_INTERNAL void qk_im2col_u8__generic(const qk_im2col_geometry* g, const uint8_t* image, size_t p0,
-                                       size_t rows, uint8_t* out, size_t row_stride);
+#define QK_DECLARE_IM2COL(name)                                                                 \
+  QK_INTERNAL void name(const qk_im2col_geometry* g, const uint8_t* image, size_t p0, size_t rows, \
+                        uint8_t* out, size_t row_stride)
+#define QK_DECLARE_DWCONV(name)                                                                \
+  QK_INTERNAL void name(size_t channels, size_t pixels, size_t taps, const uint8_t* const* input, \
+                        uint8_t xor_mask, const void* w, int32_t* acc, size_t acc_stride)
+#define QK_DECLARE_PACKED_BLOCK_SIZE(name) \
+  QK_INTERNAL bool name(size_t k, size_t nr, size_t kr, size_t* bytes)
+#define QK_DECLARE_PACK_WEIGHTS(name)                                                            \
+  QK_INTERNAL void name(size_t n, size_t cg, size_t kh, size_t kw, size_t nr, size_t kr,         \
+                        const int8_t* w, const int32_t* colterm, void* packed)
+#define QK_DECLARE_PACKED_DWCONV_SIZE(name) \
+  QK_INTERNAL bool name(size_t channels, size_t taps, size_t cb, size_t* bytes)
+#define QK_DECLARE_PACK_DWCONV(name)                                                   \
+  QK_INTERNAL void name(size_t channels, size_t taps, size_t cb, const int8_t* w, \
+                        const int32_t* colterm, void* packed)
 
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
 
-#endif /* QK_KERNELS_UKERNEL_H */
+#endif /* QK_ARCH_UKERNEL_H */

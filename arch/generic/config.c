@@ -1,0 +1,26 @@
+/* The generic table: portable C, the specification (every SIMD kernel is tested against these
+ * kernels bit for bit) and the ISA of any CPU. Tiling: the budgets of a big core (64 KiB im2col
+ * tile, 256 KiB of packed weights per N block); speed is not this table's purpose. */
+#include "arch/dispatch.h"
+#include "arch/generic/generic.h"
+
+QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
+    .id = QK_ISA_GENERIC,
+    .name = "generic",
+    .required_features = 0,
+    .gemm = {qk_gemm_u8s8_4x8c4__generic, "qk_gemm_u8s8_4x8c4__generic", 4, 8, 4,
+             qk_packed_block_size__generic, qk_pack_gemm__generic},
+    .requant =
+        {
+            [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__generic, "qk_requant_fp32_cvt__generic"},
+            [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__generic, "qk_requant_fp32_sat__generic"},
+            [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__generic, "qk_requant_fp32_fzp__generic"},
+            [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__generic, "qk_requant_gemmlowp__generic"},
+        },
+    .im2col = qk_im2col_u8__generic,
+    .dwconv = {qk_dwconv_u8s8_c16__generic, "qk_dwconv_u8s8_c16__generic", 16,
+               qk_packed_dwconv_size__generic, qk_pack_dwconv__generic},
+    .im2col_tile_bytes = 64 * 1024,
+    .max_tile_pixels = 512,
+    .weight_block_bytes = 256 * 1024,
+};
