@@ -28,6 +28,9 @@ typedef struct qk_isa_config {
   const char* name;           /* "generic", "avx512vnni", ... (the QK_ISA spelling) */
   uint32_t required_features; /* QK_CPU_* bits (arch/cpu.h) */
   qk_gemm_config gemm;
+  /* The same GEMM with FBGEMM's int16 saturation of K pairs (the pytorch-fbgemm modes' rule,
+   * arch/generic/qk_gemm_u8s8_sat16_4x8c4__generic.c), as fast as this ISA does it. */
+  qk_gemm_config gemm_sat16;
   qk_requant_config requant[QK_REQUANT_KIND_COUNT];
   qk_im2col_fn im2col;
   qk_dwconv_config dwconv;

@@ -55,34 +55,44 @@ typedef struct qk_gemm_config {
  * Requantization epilogues: int32 accumulators (bias already inside for the int32-bias modes) to
  * u8 / s8 outputs, one arithmetic per family (docs/numerics.md says which mode uses which):
  *
- *  FP32_CVT  (fbgemm; qnnpack u8 with bias = 0):
- *            v = ((float)acc + bias[n]) * scale[n]; r = cvtps2dq(v) (INT32_MIN when |v| >= 2^31)
- *            y = clamp(r + zero_point, min, max)
- *  FP32_SAT  (qnnpack s8 = XNNPACK; ONNX Runtime):
- *            v = (float)acc * scale[n]; v = clamp(v, min - zero_point, max - zero_point) in float
- *            y = rne(v) + zero_point
- *  FP32_FZP  (onednn): v = ((float)acc + bias[n]) * scale[n] + (float)zero_point  (zero point
- *            added in float, before rounding); y = rne(clamp(v, min, max))
- *  GEMMLOWP  (TFLite): y = clamp(MultiplyByQuantizedMultiplier(acc, multiplier[n], shift[n])
- *                                + zero_point, min, max)
- * Float operations are float32, in exactly this order, no FMA.
- * min/max are the final output bounds (type range ∩ user clamp ∩ ReLU), min <= max.
+ *  FP32_CVT      (fbgemm depthwise / per-channel; qnnpack u8 with bias = 0):
+ *                v = ((float)acc + bias[n]) * scale[n]; r = cvtps2dq(v) (INT32_MIN: |v| >= 2^31)
+ *                y = clamp(r + zero_point, min, max)
+ *  FP32_CVT_FMA  (fbgemm per-tensor bias on its im2col / pointwise / groupwise paths, as GCC
+ *                compiles FBGEMM): v = fma(bias[n], bias_scale[n], (float)acc) * scale[n], the
+ *                fma rounded once; then as FP32_CVT
+ *  FP32_SAT      (qnnpack s8 = XNNPACK; ONNX Runtime):
+ *                v = (float)acc * scale[n]; v = clamp(v, min - zero_point, max - zero_point)
+ *                y = rne(v) + zero_point
+ *  FP32_FZP      (onednn 1.13): v = ((float)acc + bias[n]) * scale[n] + (float)zero_point (zero
+ *                point added in float, before rounding); y = rne(clamp(v, min, max))
+ *  FP32_SBFZP    (onednn 3.x): v = ((float)acc * scale[n] + bias[n]) * post_scale
+ *                + (float)zero_point; y = rne(clamp(v, min, max))
+ *  GEMMLOWP      (TFLite): y = clamp(MultiplyByQuantizedMultiplier(acc, multiplier[n], shift[n])
+ *                + zero_point, min, max), the + an int32 add that wraps modulo 2^32 (TFLite's)
+ * Float operations are float32, in exactly this order, no FMA unless the family says so.
+ * min/max are the final output bounds (type range ∩ user clamp ∩ ReLU): min <= max, both inside
+ * the u8 or s8 range, and zero_point inside it too (operators refuse anything else).
  * ------------------------------------------------------------------------------------------- */
 typedef enum qk_requant_kind {
   QK_REQUANT_FP32_CVT = 0,
   QK_REQUANT_FP32_SAT = 1,
   QK_REQUANT_FP32_FZP = 2,
   QK_REQUANT_GEMMLOWP = 3,
-  QK_REQUANT_KIND_COUNT = 4,
+  QK_REQUANT_FP32_CVT_FMA = 4,
+  QK_REQUANT_FP32_SBFZP = 5,
+  QK_REQUANT_KIND_COUNT = 6,
 } qk_requant_kind;
 
 typedef struct qk_requant_params {
   const float* scale;        /* [channels]: FP32_* */
-  const float* bias;         /* [channels]: FP32_CVT, FP32_FZP (zeros when the mode has none) */
+  const float* bias;         /* [channels]: FP32_CVT*, FP32_FZP, FP32_SBFZP (zeros if none) */
   const int32_t* multiplier; /* [channels]: GEMMLOWP, Q31 in [2^30, 2^31) or 0 */
   const int32_t* shift;      /* [channels]: GEMMLOWP, left shift if > 0, right if < 0 */
   int32_t zero_point;
   int32_t min, max;
+  const float* bias_scale; /* [channels]: FP32_CVT_FMA */
+  float post_scale;        /* FP32_SBFZP */
 } qk_requant_params;
 
 /* Requantizes an mr x nc tile: acc row m at acc + m * acc_stride (int32 elements), output row m at

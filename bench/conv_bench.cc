@@ -43,11 +43,15 @@ namespace qkbench {
 namespace {
 
 // The numerics mode of qk's main rows, and the other modes whose epilogues cost differently
-// (kernels/ukernel.h: FP32_CVT, FP32_SAT, FP32_FZP, GEMMLOWP).
+// (arch/ukernel.h's requantization families) or whose GEMM differs (pytorch-fbgemm-avx2: the
+// saturating vpmaddubsw GEMM on every layer; pytorch-fbgemm saturates on its depthwise path).
 const QkConfig kDefaultConfig{QK_NUMERICS_PYTORCH_FBGEMM, false, false};
 const QkConfig kModeConfigs[] = {
     {QK_NUMERICS_ONNXRUNTIME, false, false},
     {QK_NUMERICS_PYTORCH_ONEDNN, false, false},
+    {QK_NUMERICS_PYTORCH_ONEDNN_1_13, false, false},
+    {QK_NUMERICS_PYTORCH_FBGEMM_AVX2, false, false},
+    {QK_NUMERICS_XNNPACK, true, false},
     {QK_NUMERICS_TFLITE, true, false},
 };
 
@@ -79,7 +83,8 @@ QkOp MakeQkOp(const ConvData& data, const QkConfig& c, size_t threads = 1) {
   if (c.per_tensor) scales.assign(1, scales[0]);
   d.weight_scale_count = scales.size();
   d.weight_scales = scales.data();
-  const bool int_bias = c.mode == QK_NUMERICS_ONNXRUNTIME || c.mode == QK_NUMERICS_TFLITE;
+  const bool int_bias = c.mode == QK_NUMERICS_ONNXRUNTIME || c.mode == QK_NUMERICS_TFLITE ||
+                        c.mode == QK_NUMERICS_XNNPACK;
   d.bias_type = int_bias ? QK_DTYPE_S32 : QK_DTYPE_F32;
   d.bias = int_bias ? static_cast<const void*>(data.bias_s32.data())
                     : static_cast<const void*>(data.bias_f32.data());

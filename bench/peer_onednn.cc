@@ -81,7 +81,7 @@ void BenchOnednn(benchmark::State& state, Shape shape, Cap cap, int threads, std
       return;
     }
   }
-  const QkConfig ref{QK_NUMERICS_PYTORCH_ONEDNN, false, false};
+  const QkConfig ref{QK_NUMERICS_PYTORCH_ONEDNN_1_13, false, false};
   const std::vector<uint8_t>* expected;
   try {
     expected = &ReferenceOutput(shape, ref);

@@ -85,23 +85,52 @@ typedef enum qk_dtype {
   QK_DTYPE_F32 = 4,  /* float32 (biases of the PyTorch modes) */
 } qk_dtype;
 
-/* Which framework's arithmetic to reproduce. docs/numerics.md explains each one. */
+/* Which framework's arithmetic to reproduce. The names (qk_numerics_name) are a contract; the
+ * "which mode am I?" table is in docs/numerics.md. Values are stable; new modes get new values. */
 typedef enum qk_numerics {
-  /* PyTorch fbgemm / x86 engine: float bias, multiplier (sx*sw)/so, zero point added after
-   * rounding. Activations u8, output u8. */
+  /* "pytorch-fbgemm": PyTorch's fbgemm engine as it computes on an AVX512-VNNI CPU with a
+   * GCC-built FBGEMM: exact GEMM accumulators; per-tensor float bias fused into one FMA on the
+   * im2col / pointwise / groupwise paths; FBGEMM's depthwise kernel (3x3/5x5/7x7 "same" padding,
+   * channels % 8 == 0) adds filter-tap pairs with int16 saturation. u8 activations. */
   QK_NUMERICS_PYTORCH_FBGEMM = 1,
-  /* PyTorch qnnpack engine: u8 activations take QNNPACK (int32 bias, multiplier (sw*sx)*(1/so)),
-   * s8 activations take XNNPACK (int32 bias, multiplier (sx*sw)/so, saturating). */
+  /* "pytorch-qnnpack": PyTorch's qnnpack engine: u8 activations take QNNPACK (int32 bias,
+   * multiplier (sw*sx)*(1/so)), s8 activations XNNPACK (int32 bias, multiplier (sx*sw)/so,
+   * saturating). Where 1.13 and 2.x differ, 2.x (s8 with a one-value output range is accepted). */
   QK_NUMERICS_PYTORCH_QNNPACK = 2,
-  /* PyTorch 1.13 onednn engine (oneDNN 2.x): float bias, reciprocal scales, zero point added in
-   * float before rounding. Activations u8, symmetric weights. */
-  QK_NUMERICS_PYTORCH_ONEDNN = 3,
-  /* ONNX Runtime QLinearConv (x86-64 MLAS): int32 bias, float scale, clamp then round. */
+  /* "pytorch-onednn-1.13": PyTorch 1.13 - 2.0 onednn engine (oneDNN 2.x): float bias, reciprocal
+   * scales, zero point added in float before rounding. u8 activations, symmetric weights. */
+  QK_NUMERICS_PYTORCH_ONEDNN_1_13 = 3,
+  /* "onnxruntime": ONNX Runtime QLinearConv (x86-64 MLAS): int32 bias, float scale, clamp, round. */
   QK_NUMERICS_ONNXRUNTIME = 4,
-  /* TFLite integer-only: gemmlowp fixed-point multiplier and shift (MultiplyByQuantizedMultiplier,
-   * double rounding). */
+  /* "tflite": TFLite's reference integer kernels (= TFLite Micro = CMSIS-NN): gemmlowp multiplier
+   * and shift with double rounding, int32 acc + output zero point wrapping before the clamp. */
   QK_NUMERICS_TFLITE = 5,
+  /* "pytorch-onednn": PyTorch >= 2.2 onednn engine (oneDNN 3.x): acc * (xs' * ws) + bias,
+   * * (1/os), + zp in float, xs' = 1/(1/xs) in float. u8 activations, symmetric weights. */
+  QK_NUMERICS_PYTORCH_ONEDNN = 6,
+  /* "pytorch-fbgemm-avx2": "pytorch-fbgemm" on a CPU without AVX512-VNNI: the GEMM paths also add
+   * pairs of K indices with int16 saturation (vpmaddubsw), as FBGEMM orders K. */
+  QK_NUMERICS_PYTORCH_FBGEMM_AVX2 = 7,
+  /* "pytorch-x86": PyTorch's x86 engine on an AVX512-VNNI Linux machine: "pytorch-onednn" for a
+   * convolution with groups <= 100 and all weight zero points 0, "pytorch-fbgemm" otherwise. (On
+   * an AVX2-only machine the x86 engine is "pytorch-fbgemm-avx2".) */
+  QK_NUMERICS_PYTORCH_X86 = 8,
+  /* "xnnpack": XNNPACK's qs8 / qc8w convolution as ExecuTorch's XNNPACK backend and TFLite's
+   * XNNPACK delegate run it (PyTorch 2 export users): int32 bias, float32 scales
+   * sx * sw / so, float clamp, round half to even, integer zero point. */
+  QK_NUMERICS_XNNPACK = 9,
 } qk_numerics;
+
+/* How the weight scales (and zero points) apply: per tensor or per output channel. AUTO (the
+ * default, 0) takes it from weight_scale_count (1: per tensor, O: per channel); PER_CHANNEL with
+ * one scale expresses a per-channel weight of one output channel, which some frameworks
+ * (fbgemm) compute differently from a per-tensor one. */
+#define QK_WEIGHT_QUANTIZATION_API 1 /* this header has qk_conv2d_desc.weight_quantization */
+typedef enum qk_weight_quantization {
+  QK_WEIGHT_QUANTIZATION_AUTO = 0,
+  QK_WEIGHT_QUANTIZATION_PER_TENSOR = 1,
+  QK_WEIGHT_QUANTIZATION_PER_CHANNEL = 2,
+} qk_weight_quantization;
 
 /* "pytorch-qnnpack" ... ; NULL for a value that is not a mode. */
 QK_API const char* qk_numerics_name(qk_numerics numerics);
@@ -163,7 +192,8 @@ QK_API void qk_threadpool_delete(qk_threadpool* threadpool);
  *
  * quantize, per numerics mode (NaN inputs are QK_ERROR_INVALID_ARGUMENT; ±inf saturate):
  *   PyTorch modes: q = clamp(rne(x * (1.0f / (float)scale)) + zero_point)   (reciprocal multiplied,
- *                  zero point added after rounding; output U8, S8 or S32)
+ *                  zero point added after rounding; output U8, S8 or S32); xnnpack the same
+ *                  (XNNPACK's convert; U8, S8)
  *   onnxruntime:   q = rne(clamp(x / (float)scale, qmin - zp, qmax - zp)) + zp   (MLAS; U8, S8)
  *   tflite:        q = clamp(round_half_away(x / (float)scale) + zp)   (reference AffineQuantize;
  * U8, S8) dequantize: y = (float)scale * (float)(q - zero_point) (input U8, S8 or S32); tflite
@@ -189,8 +219,11 @@ QK_API qk_status qk_dequantize(qk_numerics numerics, qk_dtype input_type, size_t
 typedef struct qk_conv2d qk_conv2d;
 
 typedef struct qk_conv2d_desc {
-  /* sizeof(qk_conv2d_desc) as the caller compiled it; set by qk_conv2d_desc_init. Lets later
-   * versions append fields without breaking binaries built against this header. */
+  /* sizeof(qk_conv2d_desc) as the caller compiled it; set by qk_conv2d_desc_init. Fields are
+   * only ever appended: a descriptor from an older header (smaller struct_size, at least the 240
+   * bytes of qk 0.1) gets the documented defaults for the fields it lacks; one from a newer header
+   * is accepted when every byte this library does not know is zero (i.e. the newer fields are at
+   * their defaults), and refused with QK_ERROR_UNSUPPORTED otherwise. */
   size_t struct_size;
   qk_numerics numerics;
 
@@ -208,7 +241,8 @@ typedef struct qk_conv2d_desc {
 
   /* OIHW int8, O * (C/G) * KH * KW values. Read at create only. */
   const int8_t* weights;
-  size_t weight_scale_count;         /* 1 (per tensor) or O (per output channel) */
+  size_t weight_scale_count;         /* 1 (per tensor) or O (per output channel); see also
+                                        weight_quantization */
   const double* weight_scales;       /* weight_scale_count values */
   const int32_t* weight_zero_points; /* weight_scale_count values in [-128, 127], or NULL = 0 */
 
@@ -227,6 +261,11 @@ typedef struct qk_conv2d_desc {
   /* Elements between consecutive pixels of the input / output (0 = channel count, i.e. dense),
    * so an operator can read from or write into a slice of a wider (concatenated) tensor. */
   size_t input_pixel_stride, output_pixel_stride;
+
+  /* ---- qk 0.2 ---- */
+  /* Per tensor or per channel (see qk_weight_quantization). Default AUTO. PER_TENSOR needs
+   * weight_scale_count 1; PER_CHANNEL needs weight_scale_count O. */
+  qk_weight_quantization weight_quantization;
 } qk_conv2d_desc;
 
 /* Fills a descriptor with the defaults documented above (everything else zero). */

@@ -14,6 +14,7 @@
  * Depthwise convolutions (one input and one output channel per group) without weight zero points
  * take a direct path instead: an indirection buffer of tap pointers per output pixel and a
  * depthwise microkernel that vectorizes over channels, then the same requantization. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@
 #include "kernels/numerics.h"
 #include "kernels/threadpool.h"
 #include "kernels/verbose.h"
+
+/* Fields are only appended: qk 0.1's descriptor is this one's first 240 bytes. */
+_Static_assert(offsetof(qk_conv2d_desc, weight_quantization) == QK_CONV2D_DESC_SIZE_0_1,
+               "qk_conv2d_desc: qk 0.1's fields must keep their offsets");
 
 struct qk_conv2d {
   qk_numerics numerics;
@@ -35,6 +40,7 @@ struct qk_conv2d {
   size_t k;            /* GEMM depth: KH * KW * C/G */
   bool depthwise;      /* direct depthwise path (see the top comment) */
   qk_dwconv_config dw; /* its kernel and packing, from the ISA table */
+  qk_gemm_config gemm; /* the GEMM otherwise: the ISA's exact or saturating one */
   size_t dw_pixels;    /* output pixels per depthwise kernel call */
   size_t indirection_bytes, zero_row_bytes;
   bool direct;        /* 1x1, no padding, u8: the input is the GEMM's A operand */
@@ -57,7 +63,7 @@ struct qk_conv2d {
  * create
  * ------------------------------------------------------------------------------------------- */
 static qk_status check_geometry(const qk_conv2d_desc* d) {
-  if (d->numerics < QK_NUMERICS_PYTORCH_FBGEMM || d->numerics > QK_NUMERICS_TFLITE) {
+  if (qk_numerics_name(d->numerics) == NULL) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT, "conv2d: numerics %d is not a qk_numerics mode",
                    (int)d->numerics);
   }
@@ -157,10 +163,13 @@ static qk_status plan_and_pack_depthwise(qk_conv2d* op, const int8_t* weights) {
 }
 
 static qk_status plan_and_pack(qk_conv2d* op, const int8_t* weights) {
+  /* The depthwise kernels are exact: saturating modes take the GEMM, whose K pairs are then the
+   * filter-tap pairs FBGEMM's depthwise kernel saturates. */
   op->depthwise = op->group_input_channels == 1 && op->group_output_channels == 1 &&
-                  !op->q.has_weight_zero_point;
+                  !op->q.has_weight_zero_point && !op->q.saturate_pairs;
   if (op->depthwise) return plan_and_pack_depthwise(op, weights);
-  const qk_gemm_config* g = &op->isa->gemm;
+  op->gemm = op->q.saturate_pairs ? op->isa->gemm_sat16 : op->isa->gemm;
+  const qk_gemm_config* g = &op->gemm;
   op->k = op->kernel_height * op->kernel_width * op->group_input_channels;
   /* 1x1 without padding on u8: each GEMM row is an input pixel, read in place (any stride). */
   op->direct = op->kernel_height == 1 && op->kernel_width == 1 && op->padding_top == 0 &&
@@ -244,13 +253,17 @@ qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
   if (op_out == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_create: op is NULL");
   *op_out = NULL;
   if (desc == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_create: desc is NULL");
-  if (desc->struct_size != sizeof(qk_conv2d_desc)) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
-                   "qk_conv2d_create: desc->struct_size is %zu, expected %zu (initialize the "
-                   "descriptor with qk_conv2d_desc_init)",
-                   desc->struct_size, sizeof(qk_conv2d_desc));
-  }
-  qk_status status = check_geometry(desc);
+  /* The caller's descriptor, from whichever header version, as this version's (defaults for
+   * the fields an older caller lacks). From here on only `d` is read. */
+  qk_conv2d_desc d;
+  qk_conv2d_desc_init(&d);
+  qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d),
+                                    QK_CONV2D_DESC_SIZE_0_1, "qk_conv2d_create",
+                                    "qk_conv2d_desc_init");
+  if (status != QK_SUCCESS) return status;
+  d.struct_size = sizeof(d);
+  desc = &d;
+  status = check_geometry(desc);
   if (status != QK_SUCCESS) return status;
 
   const qk_isa_config* isa = qk_operator_isa("qk_conv2d_create");
@@ -274,9 +287,11 @@ qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
       .zero_point = op->q.output_zero_point,
       .min = op->q.output_min,
       .max = op->q.output_max,
+      .bias_scale = op->q.bias_scale,
+      .post_scale = op->q.post_scale,
   };
   snprintf(op->ukernels, sizeof(op->ukernels), "%s + %s%s",
-           op->depthwise ? op->dw.name : isa->gemm.name, isa->requant[op->q.kind].name,
+           op->depthwise ? op->dw.name : op->gemm.name, isa->requant[op->q.kind].name,
            op->direct ? " (1x1 direct)" : "");
   if (qk_verbose_enabled()) {
     char what[512];
@@ -392,7 +407,7 @@ static void row_sums(const run_context* ctx, const qk_im2col_geometry* geo, cons
 static void run_tile_group(const run_context* ctx, const qk_im2col_geometry* geo, size_t p0,
                            size_t rows, size_t group) {
   const qk_conv2d* op = ctx->op;
-  const qk_gemm_config* gemm = &op->isa->gemm;
+  const qk_gemm_config* gemm = &op->gemm;
   tile_operand a;
   if (op->direct) {
     a.split_at_rows = op->stride_height != 1 || op->stride_width != 1;
@@ -543,7 +558,7 @@ static void run_thread(void* context, size_t t) {
 /* Output pixels per unit: the operator's tile, made smaller when there would be fewer units than
  * threads (small images), never below one GEMM row block. */
 static size_t unit_pixels(const qk_conv2d* op, size_t batch, size_t out_pixels, size_t threads) {
-  const size_t granule = op->depthwise ? 1 : op->isa->gemm.mr;
+  const size_t granule = op->depthwise ? 1 : op->gemm.mr;
   size_t tile = op->depthwise ? op->dw_pixels * 4 : op->tile_pixels;
   if (threads > 1) {
     const size_t per_image = (threads + batch - 1) / batch;

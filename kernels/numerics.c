@@ -6,6 +6,7 @@
 #include "kernels/numerics.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,14 +18,19 @@ static const struct {
   const char* name;
 } k_numerics_names[] = {
     {QK_NUMERICS_PYTORCH_FBGEMM, "pytorch-fbgemm"},
+    {QK_NUMERICS_PYTORCH_FBGEMM_AVX2, "pytorch-fbgemm-avx2"},
     {QK_NUMERICS_PYTORCH_QNNPACK, "pytorch-qnnpack"},
     {QK_NUMERICS_PYTORCH_ONEDNN, "pytorch-onednn"},
+    {QK_NUMERICS_PYTORCH_ONEDNN_1_13, "pytorch-onednn-1.13"},
+    {QK_NUMERICS_PYTORCH_X86, "pytorch-x86"},
     {QK_NUMERICS_ONNXRUNTIME, "onnxruntime"},
     {QK_NUMERICS_TFLITE, "tflite"},
+    {QK_NUMERICS_XNNPACK, "xnnpack"},
 };
+#define QK_NUMERICS_NAME_COUNT (sizeof(k_numerics_names) / sizeof(k_numerics_names[0]))
 
 const char* qk_numerics_name(qk_numerics numerics) {
-  for (size_t i = 0; i < sizeof(k_numerics_names) / sizeof(k_numerics_names[0]); i++) {
+  for (size_t i = 0; i < QK_NUMERICS_NAME_COUNT; i++) {
     if (k_numerics_names[i].mode == numerics) return k_numerics_names[i].name;
   }
   return NULL;
@@ -34,16 +40,17 @@ qk_status qk_numerics_from_name(const char* name, qk_numerics* numerics) {
   if (name == NULL || numerics == NULL) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_numerics_from_name: NULL argument");
   }
-  for (size_t i = 0; i < sizeof(k_numerics_names) / sizeof(k_numerics_names[0]); i++) {
+  char list[256] = "";
+  for (size_t i = 0; i < QK_NUMERICS_NAME_COUNT; i++) {
     if (strcmp(k_numerics_names[i].name, name) == 0) {
       *numerics = k_numerics_names[i].mode;
       return QK_SUCCESS;
     }
+    const size_t used = strlen(list);
+    snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", k_numerics_names[i].name);
   }
-  return qk_fail(QK_ERROR_INVALID_ARGUMENT,
-                 "unknown numerics mode '%s' (expected pytorch-fbgemm, pytorch-qnnpack, "
-                 "pytorch-onednn, onnxruntime or tflite)",
-                 name);
+  return qk_fail(QK_ERROR_INVALID_ARGUMENT, "unknown numerics mode '%s' (expected one of: %s)",
+                 name, list);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -97,6 +104,13 @@ static double weight_scale(const qk_conv2d_desc* d, size_t o) {
   return d->weight_scales[d->weight_scale_count == 1 ? 0 : o];
 }
 
+/* Per-channel weights in the framework's sense: weight_quantization when given, else the count
+ * (validated by check_common). */
+static bool is_per_channel(const qk_conv2d_desc* d) {
+  if (d->weight_quantization == QK_WEIGHT_QUANTIZATION_AUTO) return d->weight_scale_count > 1;
+  return d->weight_quantization == QK_WEIGHT_QUANTIZATION_PER_CHANNEL;
+}
+
 /* The float32 value a framework that stores scales as float sees, checked to be usable. */
 static bool scale_is_valid_f32(double s) {
   const float f = (float)s;
@@ -106,11 +120,21 @@ static bool scale_is_valid_f32(double s) {
 void qk_conv_numerics_free(qk_conv_numerics* q) {
   free(q->scale);
   free(q->bias);
+  free(q->bias_scale);
   free(q->int_bias);
   free(q->multiplier);
   free(q->shift);
   free(q->weight_zero_point);
   memset(q, 0, sizeof(*q));
+}
+
+/* Output bounds: type range ∩ [output_min, output_max] ∩ (ReLU: >= zero point). */
+static void output_bounds(const qk_conv2d_desc* d, int32_t* lo, int32_t* hi) {
+  int32_t qmin, qmax;
+  qk_dtype_range(d->output_type, &qmin, &qmax);
+  *lo = qmin > d->output_min ? qmin : d->output_min;
+  *hi = qmax < d->output_max ? qmax : d->output_max;
+  if (d->relu && *lo < d->output_zero_point) *lo = d->output_zero_point;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -163,9 +187,42 @@ static qk_status check_common(const qk_conv2d_desc* d, const char* mode) {
                      (int)d->weight_zero_points[i]);
     }
   }
+  switch (d->weight_quantization) {
+    case QK_WEIGHT_QUANTIZATION_AUTO: break;
+    case QK_WEIGHT_QUANTIZATION_PER_TENSOR:
+      if (d->weight_scale_count != 1) {
+        return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                       "conv2d: weight_quantization PER_TENSOR needs weight_scale_count 1, got %zu",
+                       d->weight_scale_count);
+      }
+      break;
+    case QK_WEIGHT_QUANTIZATION_PER_CHANNEL:
+      if (d->weight_scale_count != d->output_channels) {
+        return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                       "conv2d: weight_quantization PER_CHANNEL needs weight_scale_count = "
+                       "output_channels (%zu), got %zu",
+                       d->output_channels, d->weight_scale_count);
+      }
+      break;
+    default:
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                     "conv2d: weight_quantization %d is not a qk_weight_quantization value",
+                     (int)d->weight_quantization);
+  }
   if (d->output_min > d->output_max) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT, "conv2d: output_min %d > output_max %d",
                    (int)d->output_min, (int)d->output_max);
+  }
+  int32_t lo, hi;
+  output_bounds(d, &lo, &hi);
+  if (lo > hi) {
+    /* Every framework refuses (or cannot express) an empty output range; there is no right
+     * answer to reproduce. */
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "conv2d: the output range is empty: %s range [%d, %d], output_min %d, "
+                   "output_max %d%s",
+                   qk_dtype_name(d->output_type), (int)qmin, (int)qmax, (int)d->output_min,
+                   (int)d->output_max, d->relu ? ", and ReLU (>= output_zero_point)" : "");
   }
   if (d->bias_type != QK_DTYPE_NONE && d->bias == NULL) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT, "conv2d: bias_type is set but bias is NULL");
@@ -216,23 +273,15 @@ static qk_status require_symmetric_weights(const qk_conv2d_desc* d, const char* 
   return QK_SUCCESS;
 }
 
-/* Output bounds: type range ∩ [output_min, output_max] ∩ (ReLU: >= zero point). */
-static void output_bounds(const qk_conv2d_desc* d, int32_t* lo, int32_t* hi) {
-  int32_t qmin, qmax;
-  qk_dtype_range(d->output_type, &qmin, &qmax);
-  *lo = qmin > d->output_min ? qmin : d->output_min;
-  *hi = qmax < d->output_max ? qmax : d->output_max;
-  if (d->relu && *lo < d->output_zero_point) *lo = d->output_zero_point;
-}
-
 static qk_status alloc_arrays(qk_conv_numerics* q, size_t channels) {
   q->scale = calloc(channels, sizeof(float));
   q->bias = calloc(channels, sizeof(float));
+  q->bias_scale = calloc(channels, sizeof(float));
   q->int_bias = calloc(channels, sizeof(int32_t));
   q->multiplier = calloc(channels, sizeof(int32_t));
   q->shift = calloc(channels, sizeof(int32_t));
   q->weight_zero_point = calloc(channels, sizeof(int32_t));
-  if (!q->scale || !q->bias || !q->int_bias || !q->multiplier || !q->shift ||
+  if (!q->scale || !q->bias || !q->bias_scale || !q->int_bias || !q->multiplier || !q->shift ||
       !q->weight_zero_point) {
     qk_conv_numerics_free(q);
     return qk_fail(QK_ERROR_OUT_OF_MEMORY, "conv2d: out of memory for %zu channels", channels);
@@ -244,27 +293,85 @@ static qk_status alloc_arrays(qk_conv_numerics* q, size_t channels) {
  * The modes
  * ------------------------------------------------------------------------------------------- */
 
-/* PyTorch fbgemm (numerics.md §2.2): ats = (float)sx * (float)sw; mult = ats / (float)so;
- * float bias term b * (float)(1.0 / (double)ats) per tensor (the SIMD path every AVX2/AVX512
- * column takes), b / ats[o] per channel. */
-static qk_status prepare_fbgemm(const qk_conv2d_desc* d, qk_conv_numerics* q) {
-  const char* mode = "pytorch-fbgemm";
+/* FBGEMM's ConvFastPath (src/FbgemmConv.cc): the depthwise kernel, which adds filter-tap pairs
+ * with int16 saturation on every x86 CPU (docs/numerics.md, "int16 pair saturation"). */
+static bool fbgemm_takes_depthwise_path(const qk_conv2d_desc* d) {
+  const size_t g = d->groups, k = d->kernel_height, pad = (k - 1) / 2;
+  return g == d->input_channels && (d->output_channels == g || d->output_channels == 2 * g) &&
+         g % 8 == 0 && (d->stride_height == 1 || d->stride_height == 2) &&
+         (d->stride_width == 1 || d->stride_width == 2) && k == d->kernel_width &&
+         (k == 3 || k == 5 || k == 7) && d->dilation_height == 1 && d->dilation_width == 1 &&
+         d->padding_top == pad && d->padding_left == pad && d->padding_bottom == pad &&
+         d->padding_right == pad;
+}
+
+/* FBGEMM's groupwise fast path (fbgemmOptimizedGConv, src/Fbgemm.cc) handles groups in blocks
+ * of G_together (src/PackWeightMatrixForGConv.cc; vector width 64 bytes with AVX-512, 32 with
+ * AVX2 only) and treats a last partial block as a full one: out-of-bounds reads and writes
+ * (heap corruption, SIGSEGV) when G % G_together != 0. True for such a configuration. */
+static bool fbgemm_groupwise_overruns(const qk_conv2d_desc* d, bool avx512) {
+  const size_t g = d->groups, cg = d->input_channels / g, og = d->output_channels / g;
+  if (cg != og || (cg != 2 && cg != 4 && cg != 8 && cg != 16)) return false;
+  if (d->kernel_height != 3 || d->kernel_width != 3 || d->dilation_height != 1 ||
+      d->dilation_width != 1 || d->padding_top != 1 || d->padding_left != 1 ||
+      d->padding_bottom != 1 || d->padding_right != 1 || d->stride_height != d->stride_width ||
+      (d->stride_height != 1 && d->stride_height != 2)) {
+    return false;
+  }
+  size_t together = (avx512 ? 64 : 32) / og / (cg > 4 ? cg : 4);
+  if (together < 1) together = 1;
+  return g >= together && g % together != 0;
+}
+
+/* PyTorch fbgemm (numerics.md §2.2, numerics/fbgemm.md): ats = (float)sx * (float)sw;
+ * mult = ats / (float)so. The float bias term, as GCC compiles FBGEMM's AVX2 epilogue:
+ *   per tensor, im2col / pointwise / groupwise paths: fma(b, rcp, (float)acc), rcp = (float)(1.0 /
+ *     (double)ats) — one rounding (FP32_CVT_FMA);
+ *   per tensor, depthwise path: (float)acc + b * rcp — two roundings (FP32_CVT);
+ *   per channel (PyTorch's qscheme, even with one output channel): (float)acc + b / ats[o].
+ * Accumulators: FBGEMM's depthwise kernel saturates tap pairs on every CPU; on a CPU without
+ * AVX512-VNNI (`avx2`) its GEMM kernels saturate K pairs too. */
+static qk_status prepare_fbgemm_as(const qk_conv2d_desc* d, qk_conv_numerics* q, const char* mode,
+                                   bool avx2) {
   qk_status s;
   if ((s = require_input_type(d, mode, QK_DTYPE_U8, "fbgemm convolutions take quint8")) ||
       (s = require_bias_type(d, mode, QK_DTYPE_F32))) {
     return s;
   }
-  const bool per_channel = d->weight_scale_count > 1;
+  const bool depthwise = fbgemm_takes_depthwise_path(d);
+  if (!depthwise && fbgemm_groupwise_overruns(d, !avx2)) {
+    return qk_fail(QK_ERROR_UNSUPPORTED,
+                   "conv2d: %s cannot reproduce this convolution: FBGEMM's groupwise kernel (3x3, "
+                   "%zu channels per group) runs groups in blocks and reads and writes out of "
+                   "bounds when the %zu groups are not a whole number of blocks (it aborts or "
+                   "corrupts memory in PyTorch)",
+                   mode, d->input_channels / d->groups, d->groups);
+  }
+  const bool per_channel = is_per_channel(d), has_bias = d->bias_type == QK_DTYPE_F32;
+  const bool fused = has_bias && !per_channel && !depthwise;
   for (size_t o = 0; o < d->output_channels; o++) {
     const float ats = f32(d->input_scale) * f32(weight_scale(d, o));
     q->scale[o] = ats / f32(d->output_scale);
-    if (d->bias_type == QK_DTYPE_F32) {
-      const float b = ((const float*)d->bias)[o];
-      q->bias[o] = per_channel ? b / ats : b * f32(1.0 / (double)ats);
+    if (!has_bias) continue;
+    const float b = ((const float*)d->bias)[o], rcp = f32(1.0 / (double)ats);
+    if (fused) {
+      q->bias[o] = b;
+      q->bias_scale[o] = rcp;
+    } else {
+      q->bias[o] = per_channel ? b / ats : b * rcp;
     }
   }
-  q->kind = QK_REQUANT_FP32_CVT;
+  q->kind = fused ? QK_REQUANT_FP32_CVT_FMA : QK_REQUANT_FP32_CVT;
+  q->saturate_pairs = depthwise || avx2;
   return QK_SUCCESS;
+}
+
+static qk_status prepare_fbgemm(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  return prepare_fbgemm_as(d, q, "pytorch-fbgemm", false);
+}
+
+static qk_status prepare_fbgemm_avx2(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  return prepare_fbgemm_as(d, q, "pytorch-fbgemm-avx2", true);
 }
 
 /* PyTorch qnnpack with quint8 (QNNPACK, §2.3): bias quantized to int32 with the double product
@@ -291,8 +398,10 @@ static qk_status prepare_qnnpack_u8(const qk_conv2d_desc* d, qk_conv_numerics* q
 }
 
 /* PyTorch qnnpack with qint8 (XNNPACK qs8 / qc8w, §2.3): int32 bias as above; the multiplier is a
- * division ((float)sx * (float)sw) / (float)so; saturating conversion. XNNPACK refuses several
- * configurations at operator creation; torch reports them as "xnn create operator failed". */
+ * division ((float)sx * (float)sw) / (float)so; saturating conversion. XNNPACK refuses scales
+ * >= 256 at operator creation (torch: "xnn create operator failed(4)"). As in PyTorch 2.x
+ * (numerics/pytorch26.md §3): a one-value output range (ReLU with zero point 127) gives that
+ * value, and scales < 2^-32 compute (torch 1.13 refused the first and aborted on the second). */
 static qk_status prepare_qnnpack_s8(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   const char* mode = "pytorch-qnnpack (qint8 activations, run by XNNPACK)";
   if (any_nonzero(d->weight_zero_points, d->weight_scale_count)) {
@@ -301,21 +410,13 @@ static qk_status prepare_qnnpack_s8(const qk_conv2d_desc* d, qk_conv_numerics* q
                    "weight zero point and silently ignores per-channel ones)",
                    mode);
   }
-  int32_t lo, hi;
-  output_bounds(d, &lo, &hi);
-  if (lo >= hi) {
-    return qk_fail(QK_ERROR_UNSUPPORTED,
-                   "conv2d: %s needs an output range with min < max, got [%d, %d] (XNNPACK "
-                   "refuses it: xnn create operator failed(2))",
-                   mode, (int)lo, (int)hi);
-  }
   for (size_t o = 0; o < d->output_channels; o++) {
     const double sw = weight_scale(d, o);
     const float m = (f32(d->input_scale) * f32(sw)) / f32(d->output_scale);
-    if (!(m >= 0x1.0p-32f && m < 256.0f)) {
+    if (!(m < 256.0f)) {
       return qk_fail(QK_ERROR_UNSUPPORTED,
-                     "conv2d: %s needs input_scale * weight_scale / output_scale in [2^-32, 256), "
-                     "got %g for channel %zu (XNNPACK refuses it)",
+                     "conv2d: %s needs input_scale * weight_scale / output_scale < 256, got %g "
+                     "for channel %zu (XNNPACK refuses it: xnn create operator failed(4))",
                      mode, (double)m, o);
     }
     q->scale[o] = m;
@@ -332,16 +433,14 @@ static qk_status prepare_qnnpack(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   qk_status s = require_bias_type(d, mode, QK_DTYPE_F32);
   if (s != QK_SUCCESS) return s;
   if (d->input_type == QK_DTYPE_S8) return prepare_qnnpack_s8(d, q);
-  /* QNNPACK itself accepts an empty range (ReLU with output zero point 255: every output 255);
-   * only XNNPACK refuses it (torch 1.13, golden case qnnpack-0074). */
   return prepare_qnnpack_u8(d, q);
 }
 
-/* PyTorch 1.13 onednn (ideep 2.6 / oneDNN 2.6, §2.4): PyTorch hands ideep reciprocal scales
+/* PyTorch 1.13 - 2.0 onednn (ideep 2.6 / oneDNN 2.6, §2.4): PyTorch hands ideep reciprocal scales
  * (double 1.0/s, stored as float); ideep computes bsc = isx * isw, op = iso / bsc in float; the
  * bias stays float, scaled by bsc; the zero point is added in float. */
-static qk_status prepare_onednn(const qk_conv2d_desc* d, qk_conv_numerics* q) {
-  const char* mode = "pytorch-onednn";
+static qk_status prepare_onednn_1_13(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  const char* mode = "pytorch-onednn-1.13";
   qk_status s;
   if ((s = require_input_type(d, mode, QK_DTYPE_U8,
                               "torch: \"data type of input should be QUint8\"")) ||
@@ -358,6 +457,58 @@ static qk_status prepare_onednn(const qk_conv2d_desc* d, qk_conv_numerics* q) {
     if (d->bias_type == QK_DTYPE_F32) q->bias[o] = ((const float*)d->bias)[o] * bsc;
   }
   q->kind = QK_REQUANT_FP32_FZP;
+  return QK_SUCCESS;
+}
+
+/* PyTorch >= 2.2 onednn (oneDNN 3.x, numerics/pytorch26.md §1): PyTorch hands ideep 1.0 / xs,
+ * ideep inverts it back in float (xs' = 1 / (1 / xs), one ulp off xs for 17 % of floats) and
+ * keeps the weight scales as they are; oneDNN precomputes s[o] = xs' * ws[o], then per output
+ * acc * s[o] + bias (unscaled float bias), ReLU, * (1 / os), + zero point in float, clamp, rne. */
+static qk_status prepare_onednn(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  const char* mode = "pytorch-onednn";
+  qk_status s;
+  if ((s = require_input_type(d, mode, QK_DTYPE_U8,
+                              "torch: \"data type of input should be QUint8\"")) ||
+      (s = require_symmetric_weights(d, mode, "torch: \"only supports symmetric quantization\"")) ||
+      (s = require_bias_type(d, mode, QK_DTYPE_F32))) {
+    return s;
+  }
+  const float xs = 1.0f / f32(1.0 / d->input_scale);
+  for (size_t o = 0; o < d->output_channels; o++) {
+    q->scale[o] = xs * f32(weight_scale(d, o));
+    if (d->bias_type == QK_DTYPE_F32) q->bias[o] = ((const float*)d->bias)[o];
+  }
+  /* ReLU comes before the output scale there: max(v, 0) * m + zp, which the clamp at the zero
+   * point after the scale reproduces (m > 0). */
+  q->post_scale = 1.0f / f32(d->output_scale);
+  q->kind = QK_REQUANT_FP32_SBFZP;
+  return QK_SUCCESS;
+}
+
+/* XNNPACK qs8 / qc8w convolution (xnn_create_convolution2d_nhwc_qs8 / _qs8_qc8w, as ExecuTorch's
+ * XNNPACK backend and TFLite's XNNPACK delegate create it): int8 activations, symmetric int8
+ * weights (per tensor or per channel), int32 bias, scale (sx * sw[o]) / so in float32, clamp in
+ * float to the output range minus the zero point, round half to even, integer zero point. */
+static qk_status prepare_xnnpack(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  const char* mode = "xnnpack";
+  qk_status s;
+  if ((s = require_input_type(d, mode, QK_DTYPE_S8, "XNNPACK's qs8 convolutions take int8")) ||
+      (s = require_symmetric_weights(d, mode, "XNNPACK's qs8 / qc8w weights have no zero point")) ||
+      (s = require_bias_type(d, mode, QK_DTYPE_S32))) {
+    return s;
+  }
+  for (size_t o = 0; o < d->output_channels; o++) {
+    const float m = (f32(d->input_scale) * f32(weight_scale(d, o))) / f32(d->output_scale);
+    if (!(m < 256.0f)) {
+      return qk_fail(QK_ERROR_UNSUPPORTED,
+                     "conv2d: %s needs input_scale * weight_scale / output_scale < 256, got %g "
+                     "for channel %zu (XNNPACK refuses it: xnn_status_unsupported_parameter)",
+                     mode, (double)m, o);
+    }
+    q->scale[o] = m;
+    if (d->bias_type == QK_DTYPE_S32) q->int_bias[o] = ((const int32_t*)d->bias)[o];
+  }
+  q->kind = QK_REQUANT_FP32_SAT;
   return QK_SUCCESS;
 }
 
@@ -384,7 +535,7 @@ static qk_status prepare_tflite(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   qk_status s = require_bias_type(d, mode, QK_DTYPE_S32);
   if (s != QK_SUCCESS) return s;
   const bool u8 = d->input_type == QK_DTYPE_U8;
-  if (u8 && d->weight_scale_count > 1) {
+  if (u8 && is_per_channel(d)) {
     return qk_fail(QK_ERROR_UNSUPPORTED,
                    "conv2d: %s takes per-channel weights with int8 activations only (its uint8 "
                    "kernels are per tensor)",
@@ -397,6 +548,12 @@ static qk_status prepare_tflite(const qk_conv2d_desc* d, qk_conv_numerics* q) {
   for (size_t o = 0; o < d->output_channels; o++) {
     const float sx = f32(d->input_scale), sw = f32(weight_scale(d, o)), so = f32(d->output_scale);
     const double m = u8 ? (double)(sx * sw) / (double)so : (double)sx * (double)sw / (double)so;
+    if (!isfinite(m)) {
+      return qk_fail(QK_ERROR_UNSUPPORTED,
+                     "conv2d: %s: the requantization scale of channel %zu overflows (input %g, "
+                     "weight %g, output %g; TFLite's float product is inf)",
+                     mode, o, d->input_scale, weight_scale(d, o), d->output_scale);
+    }
     qk_tflite_quantize_multiplier(m, &q->multiplier[o], &q->shift[o]);
     if (q->shift[o] > 30) {
       return qk_fail(QK_ERROR_UNSUPPORTED,
@@ -407,6 +564,32 @@ static qk_status prepare_tflite(const qk_conv2d_desc* d, qk_conv_numerics* q) {
     if (d->bias_type == QK_DTYPE_S32) q->int_bias[o] = ((const int32_t*)d->bias)[o];
   }
   q->kind = QK_REQUANT_GEMMLOWP;
+  return QK_SUCCESS;
+}
+
+qk_numerics qk_conv_numerics_resolve(const qk_conv2d_desc* d) {
+  if (d->numerics != QK_NUMERICS_PYTORCH_X86) return d->numerics;
+  /* OnednnUtils.h should_use_onednn_quant, on an AVX512-VNNI Linux machine: oneDNN for
+   * symmetric weights and at most 100 groups, FBGEMM otherwise. */
+  return d->groups <= 100 && !any_nonzero(d->weight_zero_points, d->weight_scale_count)
+             ? QK_NUMERICS_PYTORCH_ONEDNN
+             : QK_NUMERICS_PYTORCH_FBGEMM;
+}
+
+/* Huge but finite scales can overflow the framework's float arithmetic (tflite u8: sx * sw =
+ * inf; fbgemm: 1 / ats = inf). The framework would compute with inf or NaN (or hit undefined
+ * behaviour converting it); nothing meaningful to reproduce, so such descriptors are refused. */
+static qk_status check_finite(const qk_conv2d_desc* d, const qk_conv_numerics* q,
+                              const char* mode) {
+  for (size_t o = 0; o < d->output_channels; o++) {
+    if (!isfinite(q->scale[o]) || !isfinite(q->bias[o]) || !isfinite(q->bias_scale[o]) ||
+        !isfinite(q->post_scale)) {
+      return qk_fail(QK_ERROR_UNSUPPORTED,
+                     "conv2d: %s: the scales of channel %zu (input %g, weight %g, output %g) "
+                     "overflow float32 in the framework's requantization arithmetic",
+                     mode, o, d->input_scale, weight_scale(d, o), d->output_scale);
+    }
+  }
   return QK_SUCCESS;
 }
 
@@ -421,13 +604,18 @@ qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* d, qk_conv_numerics* q)
   if (s != QK_SUCCESS) return s;
   if ((s = alloc_arrays(q, d->output_channels)) != QK_SUCCESS) return s;
 
-  switch (d->numerics) {
+  switch (qk_conv_numerics_resolve(d)) {
     case QK_NUMERICS_PYTORCH_FBGEMM: s = prepare_fbgemm(d, q); break;
+    case QK_NUMERICS_PYTORCH_FBGEMM_AVX2: s = prepare_fbgemm_avx2(d, q); break;
     case QK_NUMERICS_PYTORCH_QNNPACK: s = prepare_qnnpack(d, q); break;
     case QK_NUMERICS_PYTORCH_ONEDNN: s = prepare_onednn(d, q); break;
+    case QK_NUMERICS_PYTORCH_ONEDNN_1_13: s = prepare_onednn_1_13(d, q); break;
     case QK_NUMERICS_ONNXRUNTIME: s = prepare_onnxruntime(d, q); break;
     case QK_NUMERICS_TFLITE: s = prepare_tflite(d, q); break;
+    case QK_NUMERICS_XNNPACK: s = prepare_xnnpack(d, q); break;
+    case QK_NUMERICS_PYTORCH_X86: s = QK_ERROR_INVALID_ARGUMENT; break; /* resolved above */
   }
+  if (s == QK_SUCCESS) s = check_finite(d, q, mode);
   if (s != QK_SUCCESS) {
     qk_conv_numerics_free(q);
     return s;

@@ -21,10 +21,15 @@ QK_INTERNAL void qk_tflite_quantize_multiplier(double m, int32_t* multiplier, in
  * parameters, computed once at create. Arrays have output_channels entries. */
 typedef struct qk_conv_numerics {
   qk_requant_kind kind;
+  /* The GEMM adds K pairs with int16 saturation (FBGEMM's vpmaddubsw, the pytorch-fbgemm modes'
+   * rule where FBGEMM saturates): the ISA's gemm_sat16, never the direct depthwise path. */
+  bool saturate_pairs;
   int32_t input_zero_point_u8; /* x_zp in the u8 domain the GEMM sees (s8: x_zp + 128) */
   uint8_t input_xor_mask;      /* 0x80 for s8 activations (x ^ 0x80 = x + 128 as u8), else 0 */
   float* scale;
-  float* bias;         /* float bias term per channel (FP32_CVT, FP32_FZP), zeros otherwise */
+  float* bias;         /* float bias term per channel (FP32_*), zeros otherwise */
+  float* bias_scale;   /* FP32_CVT_FMA: the factor fused with the bias */
+  float post_scale;    /* FP32_SBFZP: the output scale factor applied after the bias */
   int32_t* int_bias;   /* int32 bias added to the accumulator (qnnpack, ORT, TFLite), or 0 */
   int32_t* multiplier; /* GEMMLOWP */
   int32_t* shift;      /* GEMMLOWP */
@@ -39,6 +44,10 @@ typedef struct qk_conv_numerics {
  * caller first. */
 QK_INTERNAL qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* desc, qk_conv_numerics* q);
 QK_INTERNAL void qk_conv_numerics_free(qk_conv_numerics* q);
+
+/* The mode a conv2d of `desc` reproduces, with "pytorch-x86" resolved to the engine PyTorch
+ * routes it to (pytorch-onednn or pytorch-fbgemm). desc->numerics must be a mode. */
+QK_INTERNAL qk_numerics qk_conv_numerics_resolve(const qk_conv2d_desc* desc);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -43,8 +43,14 @@ static qk_status check_layout(const char* fn, size_t outer, size_t channels, siz
 static qk_status check_numerics(const char* fn, qk_numerics numerics, qk_dtype qtype) {
   switch (numerics) {
     case QK_NUMERICS_PYTORCH_FBGEMM:
+    case QK_NUMERICS_PYTORCH_FBGEMM_AVX2:
     case QK_NUMERICS_PYTORCH_QNNPACK:
-    case QK_NUMERICS_PYTORCH_ONEDNN: return QK_SUCCESS;
+    case QK_NUMERICS_PYTORCH_ONEDNN:
+    case QK_NUMERICS_PYTORCH_ONEDNN_1_13:
+    case QK_NUMERICS_PYTORCH_X86: return QK_SUCCESS;
+    /* XNNPACK's f32 -> qs8 convert multiplies by the float reciprocal like PyTorch (and clamps
+     * before adding the zero point, which gives the same integers): the PyTorch formula. */
+    case QK_NUMERICS_XNNPACK:
     case QK_NUMERICS_ONNXRUNTIME:
     case QK_NUMERICS_TFLITE:
       if (qtype == QK_DTYPE_S32) {

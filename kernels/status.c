@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/common.h"
 #include "kernels/verbose.h"
@@ -79,4 +80,26 @@ const char* qk_dtype_name(qk_dtype type) {
     case QK_DTYPE_F32: return "f32";
   }
   return "invalid dtype";
+}
+
+qk_status qk_import_desc(const void* desc, size_t caller_size, void* local, size_t local_size,
+                         size_t min_size, const char* fn, const char* init) {
+  if (caller_size < min_size) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "%s: desc->struct_size is %zu, less than the %zu bytes of the oldest "
+                   "descriptor (initialize the descriptor with %s)",
+                   fn, caller_size, min_size, init);
+  }
+  const unsigned char* bytes = (const unsigned char*)desc;
+  for (size_t i = local_size; i < caller_size; i++) {
+    if (bytes[i] != 0) {
+      return qk_fail(QK_ERROR_UNSUPPORTED,
+                     "%s: the descriptor comes from a newer qk (struct_size %zu, this library "
+                     "knows %zu bytes) and sets a field this version does not have (nonzero "
+                     "byte at offset %zu); upgrade the library",
+                     fn, caller_size, local_size, i);
+    }
+  }
+  memcpy(local, desc, caller_size < local_size ? caller_size : local_size);
+  return QK_SUCCESS;
 }

@@ -49,16 +49,25 @@ TEST(Api, StatusStringsAreDistinct) {
 }
 
 TEST(Api, NumericsNames) {
-  const char* names[] = {"pytorch-fbgemm", "pytorch-qnnpack", "pytorch-onednn", "onnxruntime",
-                         "tflite"};
-  for (const char* name : names) {
+  // The names are a contract (docs/numerics.md): each with its value.
+  const std::pair<const char*, int> names[] = {
+      {"pytorch-fbgemm", 1}, {"pytorch-qnnpack", 2},      {"pytorch-onednn-1.13", 3},
+      {"onnxruntime", 4},    {"tflite", 5},               {"pytorch-onednn", 6},
+      {"pytorch-fbgemm-avx2", 7}, {"pytorch-x86", 8},     {"xnnpack", 9}};
+  for (const auto& [name, value] : names) {
     qk_numerics n;
-    ASSERT_EQ(qk_numerics_from_name(name, &n), QK_SUCCESS);
+    ASSERT_EQ(qk_numerics_from_name(name, &n), QK_SUCCESS) << name;
+    EXPECT_EQ(static_cast<int>(n), value) << name;
     EXPECT_STREQ(qk_numerics_name(n), name);
   }
+  int modes = 0;
+  // Values 0..15: the range of qk_numerics today (forming a value past it is UB in C++).
+  for (int v = 0; v < 16; v++) modes += qk_numerics_name(static_cast<qk_numerics>(v)) != nullptr;
+  EXPECT_EQ(modes, 9) << "a new mode needs a line above";
   qk_numerics n;
   EXPECT_EQ(qk_numerics_from_name("pytorch", &n), QK_ERROR_INVALID_ARGUMENT);
   EXPECT_THAT(qk_last_error(), HasSubstr("unknown numerics mode 'pytorch'"));
+  EXPECT_THAT(qk_last_error(), HasSubstr("xnnpack"));  // the message lists every mode
   EXPECT_EQ(qk_numerics_from_name(nullptr, &n), QK_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(qk_numerics_from_name("tflite", nullptr), QK_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(qk_numerics_name(static_cast<qk_numerics>(0)), nullptr);
@@ -405,8 +414,9 @@ TEST_F(Conv2dApi, CreateUnsupportedByTheFramework) {
             }),
             unsupported);
   zero_points_[0] = 0;
-  // qnnpack s8 (XNNPACK): empty output range (ReLU with the zero point at the top) is refused
-  EXPECT_EQ(With([&](auto& d) { s8(d), d.relu = 1, d.output_zero_point = 127; }), unsupported);
+  // qnnpack s8 (XNNPACK): a one-value output range (ReLU with the zero point at the top) is
+  // computed as PyTorch 2.x does (every output 127; torch 1.13 refused it)
+  EXPECT_EQ(With([&](auto& d) { s8(d), d.relu = 1, d.output_zero_point = 127; }), QK_SUCCESS);
   EXPECT_EQ(With([&](auto& d) { d.relu = 1, d.output_zero_point = 255; }), QK_SUCCESS)
       << "QNNPACK (u8) computes it: every output is 255";
   EXPECT_EQ(With([&](auto& d) {
@@ -414,11 +424,124 @@ TEST_F(Conv2dApi, CreateUnsupportedByTheFramework) {
             }),
             QK_SUCCESS)
       << "oneDNN computes it (every output is 255)";
-  // qnnpack qint8: multiplier must be in [2^-32, 256)
+  // qnnpack qint8: multiplier must be < 256 (tiny ones compute in PyTorch 2.x: 1.13 aborted)
   EXPECT_EQ(With([&](auto& d) { s8(d), d.output_scale = 0.05 * 0.01 / 256; }), unsupported);
   EXPECT_THAT(qk_last_error(), HasSubstr("256"));
-  EXPECT_EQ(With([&](auto& d) { s8(d), d.output_scale = 0.05 * 0.01 * 1e10; }), unsupported);
+  EXPECT_EQ(With([&](auto& d) { s8(d), d.output_scale = 0.05 * 0.01 * 1e10; }), QK_SUCCESS);
   EXPECT_EQ(With([&](auto& d) { s8(d), d.output_scale = 0.05 * 0.01 / 255; }), QK_SUCCESS);
+}
+
+// struct_size (include/qk.h): qk 0.1's 240-byte descriptor gets the defaults of the fields
+// appended since; a newer, larger one is accepted when its unknown bytes are zero.
+TEST_F(Conv2dApi, DescriptorsFromOtherHeaderVersions) {
+  struct Newer {
+    qk_conv2d_desc d;
+    uint64_t future_field;
+  } newer{};
+  newer.d = d_;
+  newer.d.struct_size = sizeof(Newer);
+  EXPECT_EQ(Create(newer.d), QK_SUCCESS) << qk_last_error();
+  newer.future_field = 1;
+  EXPECT_EQ(Create(newer.d), QK_ERROR_UNSUPPORTED);
+  EXPECT_THAT(qk_last_error(), HasSubstr("newer qk"));
+  // An old caller's 240 bytes: whatever follows them in memory is not read. weight_quantization
+  // (the first appended field) garbage past the caller's struct must not matter.
+  qk_conv2d_desc old = d_;
+  old.struct_size = 240;
+  old.weight_quantization = static_cast<qk_weight_quantization>(77);
+  EXPECT_EQ(Create(old), QK_SUCCESS) << qk_last_error();
+  old.struct_size = 239;
+  EXPECT_EQ(Create(old), QK_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(Conv2dApi, WeightQuantization) {
+  EXPECT_EQ(With([&](auto& d) { d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_TENSOR; }),
+            QK_SUCCESS);
+  EXPECT_EQ(With([&](auto& d) { d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL; }),
+            QK_ERROR_INVALID_ARGUMENT)
+      << "one scale for 6 channels is not per channel";
+  EXPECT_THAT(qk_last_error(), HasSubstr("PER_CHANNEL"));
+  EXPECT_EQ(With([&](auto& d) {
+              d.weight_scale_count = 6, d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_TENSOR;
+            }),
+            QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(With([&](auto& d) { d.weight_quantization = static_cast<qk_weight_quantization>(3); }),
+            QK_ERROR_INVALID_ARGUMENT);
+  // One output channel, per channel: fbgemm divides the bias by ats instead of multiplying by
+  // its reciprocal, which the descriptor can now say (golden data: fbgemm-seed31).
+  EXPECT_EQ(With([&](auto& d) {
+              d.numerics = QK_NUMERICS_PYTORCH_FBGEMM, d.output_channels = 1, d.groups = 1,
+              d.input_channels = 2, d.bias_type = QK_DTYPE_F32, d.bias = bias_f_.data(),
+              d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL;
+            }),
+            QK_SUCCESS)
+      << qk_last_error();
+}
+
+// Issue 13: an empty effective output range (type range ∩ [output_min, output_max] ∩ ReLU) is
+// refused in every mode, including output_min near INT32_MAX (no min - zero_point overflow).
+TEST_F(Conv2dApi, EmptyOutputRangeIsRefusedInEveryMode) {
+  for (int v = 1; v < 16; v++) {  // qk_numerics's value range (see NumericsNames)
+    const auto mode = static_cast<qk_numerics>(v);
+    if (qk_numerics_name(mode) == nullptr) continue;
+    const bool s8 = mode == QK_NUMERICS_XNNPACK;
+    auto base = [&](qk_conv2d_desc& d) {
+      d.numerics = mode;
+      if (s8) d.input_type = d.output_type = QK_DTYPE_S8, d.input_zero_point = 0;
+      d.output_zero_point = s8 ? 100 : 200;
+    };
+    EXPECT_EQ(With([&](auto& d) { base(d), d.relu = 1, d.output_max = 100 - (s8 ? 50 : 0); }),
+              QK_ERROR_INVALID_ARGUMENT)
+        << qk_numerics_name(mode);
+    EXPECT_THAT(qk_last_error(), HasSubstr("output range is empty"));
+    EXPECT_EQ(With([&](auto& d) { base(d), d.output_min = 300; }), QK_ERROR_INVALID_ARGUMENT)
+        << qk_numerics_name(mode);
+    EXPECT_EQ(With([&](auto& d) { base(d), d.output_min = INT32_MAX - 1; }),
+              QK_ERROR_INVALID_ARGUMENT)
+        << qk_numerics_name(mode);
+    EXPECT_EQ(With([&](auto& d) { base(d), d.output_min = d.output_max = s8 ? 5 : 7; }),
+              QK_SUCCESS)
+        << qk_numerics_name(mode) << ": a one-value range is not empty: " << qk_last_error();
+  }
+}
+
+// Issue 13: tflite u8 with finite but huge scales: the float product sx * sw is inf.
+TEST_F(Conv2dApi, NonFiniteDerivedScalesAreRefused) {
+  scales_[0] = 3e38;
+  EXPECT_EQ(With([&](auto& d) { d.numerics = QK_NUMERICS_TFLITE, d.input_scale = 3e38; }),
+            QK_ERROR_UNSUPPORTED);
+  EXPECT_THAT(qk_last_error(), HasSubstr("overflow"));
+  // fbgemm: ats = sx * sw underflows to 0, so 1 / ats is inf and bias * rcp is not a number.
+  scales_[0] = 1e-30;
+  EXPECT_EQ(With([&](auto& d) {
+              d.numerics = QK_NUMERICS_PYTORCH_FBGEMM, d.input_scale = 1e-30,
+              d.bias_type = QK_DTYPE_F32, d.bias = bias_f_.data(), d.output_scale = 1e-30;
+            }),
+            QK_ERROR_UNSUPPORTED);
+  scales_[0] = 0.01;
+}
+
+// FBGEMM's groupwise kernel overruns its buffers when the groups are not a whole number of its
+// blocks (numerics/fbgemm.md §5): refused, with the block size of the emulated CPU.
+TEST_F(Conv2dApi, FbgemmGroupwiseOverrunIsRefused) {
+  auto groupwise = [&](qk_conv2d_desc& d, qk_numerics mode, size_t groups, size_t per_group) {
+    d.numerics = mode, d.groups = groups;
+    d.input_channels = d.output_channels = groups * per_group;
+    weights_.assign(d.output_channels * per_group * 9, 1);
+    d.weights = weights_.data();
+  };
+  const auto fbgemm = QK_NUMERICS_PYTORCH_FBGEMM, avx2 = QK_NUMERICS_PYTORCH_FBGEMM_AVX2;
+  // AVX-512: blocks of 8 groups (2 channels each), 4 (4 channels); AVX2: 4 and 2.
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, fbgemm, 9, 2); }), QK_ERROR_UNSUPPORTED);
+  EXPECT_THAT(qk_last_error(), HasSubstr("out of bounds"));
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, fbgemm, 16, 2); }), QK_SUCCESS);
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, fbgemm, 6, 2); }), QK_SUCCESS) << "im2col path";
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, avx2, 6, 2); }), QK_ERROR_UNSUPPORTED);
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, fbgemm, 5, 4); }), QK_ERROR_UNSUPPORTED);
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, avx2, 5, 4); }), QK_ERROR_UNSUPPORTED);
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, avx2, 6, 4); }), QK_SUCCESS);
+  EXPECT_EQ(With([&](auto& d) { groupwise(d, fbgemm, 3, 8); }), QK_SUCCESS) << "blocks of 1";
+  weights_.assign(6 * 2 * 3 * 3, 1);
 }
 
 TEST_F(Conv2dApi, OutputSizeAndRun) {

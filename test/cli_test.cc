@@ -9,8 +9,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -35,6 +38,29 @@ namespace {
 
 std::vector<std::string> g_qk_command;  // set once in main
 
+// The bytes of a C-order array of `shape` rearranged in Fortran (column-major) order.
+std::string ToFortran(const void* c_data, const std::vector<size_t>& shape, size_t itemsize) {
+  size_t count = 1;
+  for (size_t d : shape) count *= d;
+  std::string out(count * itemsize, '\0');
+  std::vector<size_t> index(shape.size(), 0);
+  for (size_t i = 0; i < count; i++) {  // i: C-order position; index: its multi-index
+    size_t f = 0;
+    for (size_t k = shape.size(); k-- > 0;) f = f * shape[k] + index[k];
+    memcpy(&out[f * itemsize], static_cast<const char*>(c_data) + i * itemsize, itemsize);
+    for (size_t k = shape.size(); k-- > 0;) {
+      if (++index[k] < shape[k]) break;
+      index[k] = 0;
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::string BytesOf(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
 std::vector<std::string> SplitWords(const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> words;
@@ -43,15 +69,47 @@ std::vector<std::string> SplitWords(const std::string& text) {
 }
 
 struct Outcome {
-  int status = -1;  // exit status, or -1 if the child did not exit normally
+  int status = -1;       // exit status, or -1 if the child did not exit normally
+  int signal = 0;        // the signal that terminated the child, 0 if it exited
+  long max_rss_kib = 0;  // peak resident set size of the child (getrusage's ru_maxrss)
   std::string out, err;
 };
+
+// A started child: its pid and the files its stdout and stderr go to.
+struct Child {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+};
+
+// Removes a file, or a directory and everything in it.
+void RemoveTree(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return;
+  if (S_ISDIR(st.st_mode)) {
+    if (DIR* d = opendir(path.c_str())) {
+      std::vector<std::string> names;
+      while (dirent* e = readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
+      }
+      closedir(d);
+      for (const std::string& name : names) RemoveTree(path + "/" + name);
+    }
+    rmdir(path.c_str());
+  } else {
+    unlink(path.c_str());
+  }
+}
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+size_t fileSize(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? size_t(st.st_size) : 0;
 }
 
 size_t CountLines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
@@ -82,19 +140,17 @@ class Cli : public ::testing::Test {
     dir_ = std::string(base && *base ? base : "/tmp") + "/qk_cli_test.XXXXXX";
     ASSERT_NE(mkdtemp(&dir_[0]), nullptr);
   }
-  void TearDown() override {
-    for (const std::string& name : Entries()) unlink(Path(name).c_str());
-    rmdir(dir_.c_str());
-  }
+  void TearDown() override { RemoveTree(dir_); }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
   bool Exists(const std::string& name) const {
     struct stat st;
     return stat(Path(name).c_str(), &st) == 0;
   }
-  std::vector<std::string> Entries() const {
+  // The names in the test's directory (or in its subdirectory `sub`), sorted.
+  std::vector<std::string> Entries(const std::string& sub = "") const {
     std::vector<std::string> names;
-    if (DIR* d = opendir(dir_.c_str())) {
+    if (DIR* d = opendir(sub.empty() ? dir_.c_str() : Path(sub).c_str())) {
       while (dirent* e = readdir(d)) {
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
       }
@@ -104,9 +160,9 @@ class Cli : public ::testing::Test {
     return names;
   }
 
-  // Runs qk with args (file names are used as given: pass Path(...) for files of the test), with
-  // stdout and stderr captured in files outside the working set.
-  Outcome Qk(const std::vector<std::string>& args, const Env& env = {}) {
+  // Starts qk with args (file names are used as given: pass Path(...) for files of the test),
+  // with stdout and stderr captured in files outside the working set.
+  Child Start(const std::vector<std::string>& args, const Env& env = {}) {
     std::vector<std::string> words = g_qk_command;
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -117,29 +173,44 @@ class Cli : public ::testing::Test {
     for (std::string& e : env_strings) envp.push_back(&e[0]);
     envp.push_back(nullptr);
 
-    const std::string out_path = dir_ + ".stdout", err_path = dir_ + ".stderr";
+    Child child;
+    child.out_path = dir_ + ".stdout";
+    child.err_path = dir_ + ".stderr";
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 1, child.out_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, child.err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid;
-    Outcome run;
-    const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    const int rc = posix_spawnp(&child.pid, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     EXPECT_EQ(rc, 0) << "cannot start " << argv[0] << ": " << strerror(rc);
-    if (rc != 0) return run;
+    if (rc != 0) child.pid = -1;
+    return child;
+  }
+
+  // Waits for the child; collects its status, terminating signal, peak RSS and output.
+  Outcome Wait(const Child& child) {
+    Outcome run;
+    if (child.pid < 0) return run;
     int wstatus = 0;
-    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    struct rusage usage;
+    memset(&usage, 0, sizeof(usage));
+    while (wait4(child.pid, &wstatus, 0, &usage) < 0 && errno == EINTR) {
     }
     run.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-    run.out = Slurp(out_path);
-    run.err = Slurp(err_path);
-    unlink(out_path.c_str());
-    unlink(err_path.c_str());
+    run.signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    run.max_rss_kib = usage.ru_maxrss;
+    run.out = Slurp(child.out_path);
+    run.err = Slurp(child.err_path);
+    unlink(child.out_path.c_str());
+    unlink(child.err_path.c_str());
     return run;
+  }
+
+  Outcome Qk(const std::vector<std::string>& args, const Env& env = {}) {
+    return Wait(Start(args, env));
   }
 
   // A successful run: status 0, nothing on stderr.
@@ -176,6 +247,21 @@ class Cli : public ::testing::Test {
     WriteNpy(name, dtype, shape, values.data());
   }
 
+  // A .npy file written by hand (not by the code under test): the header text NumPy writes,
+  // then `data` as given. fortran: the data is column-major (see ToFortran).
+  void WriteRawNpy(const std::string& name, const std::string& descr, const std::string& shape,
+                   const std::string& data, bool fortran = false) {
+    std::string header = "{'descr': '" + descr +
+                         "', 'fortran_order': " + (fortran ? "True" : "False") +
+                         ", 'shape': " + shape + ", }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string bytes = std::string("\x93") + "NUMPY" + std::string("\x01\x00", 2);
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    std::ofstream(Path(name), std::ios::binary) << bytes << header << data;
+  }
+
   qk_npy_array ReadNpy(const std::string& name) {
     qk_npy_array a;
     char error[QK_NPY_ERROR_SIZE];
@@ -202,6 +288,17 @@ struct ConvCase {
   enum Wz { kNoWz, kWzInt32, kWzInt64 } wz = kNoWz;
   std::vector<int32_t> wz_values;  // per-channel weight zero points when wz != kNoWz
   bool relu = false;
+  // Four-sided padding (--padding T,L,B,R): used instead of ph/pw when set.
+  bool four_sided = false;
+  size_t pt = 0, pl = 0, pb = 0, pr = 0;
+  std::string output_min, output_max;  // CLI text ("" = option absent)
+  // The form of the --weight-scales file (per_channel only): float32 [O], float64 [O] (what
+  // q_per_channel_scales() saves), or one float32 value as shape () / (1,) (per tensor, with
+  // ws[0]; the zero points then too: one value wz_values[0], int64, same shape).
+  enum WsForm { kWsF32, kWsF64, kWsScalar, kWsOne } ws_form = kWsF32;
+  bool fortran = false;  // X and W saved in Fortran order (transposed tensors saved as is)
+  std::string weight_quantization;  // --weight-quantization text ("" = absent)
+  int api_weight_quantization = 0;  // what the API gets: 0 auto, 1 per tensor, 2 per channel
 };
 
 struct ConvData {
@@ -209,7 +306,8 @@ struct ConvData {
   std::vector<int8_t> w;   // OIHW
   std::vector<float> bias_f;
   std::vector<int32_t> bias_i;
-  std::vector<float> ws;  // per-channel scales, float32 values
+  std::vector<float> ws;     // per-channel scales, float32 values
+  std::vector<double> ws64;  // per-channel scales with no float32 equivalent (kWsF64)
 };
 
 ConvData MakeData(const ConvCase& k, uint32_t seed) {
@@ -225,6 +323,7 @@ ConvData MakeData(const ConvCase& k, uint32_t seed) {
     d.bias_f.push_back(bias_f(rng));
     d.bias_i.push_back(bias_i(rng));
     d.ws.push_back(scale(rng));
+    d.ws64.push_back(double(scale(rng)) * (1.0 + 1e-12));
   }
   return d;
 }
@@ -250,6 +349,17 @@ std::vector<uint8_t> ApiConv(const ConvCase& k, const ConvData& d, size_t* oh, s
   desc.dilation_width = k.dw;
   desc.padding_top = desc.padding_bottom = k.ph;
   desc.padding_left = desc.padding_right = k.pw;
+  if (k.four_sided) {
+    desc.padding_top = k.pt;
+    desc.padding_left = k.pl;
+    desc.padding_bottom = k.pb;
+    desc.padding_right = k.pr;
+  }
+  if (!k.output_min.empty()) desc.output_min = std::atoi(k.output_min.c_str());
+  if (!k.output_max.empty()) desc.output_max = std::atoi(k.output_max.c_str());
+#ifdef QK_WEIGHT_QUANTIZATION_API
+  desc.weight_quantization = static_cast<qk_weight_quantization>(k.api_weight_quantization);
+#endif
   desc.input_type = desc.output_type = k.s8 ? QK_DTYPE_S8 : QK_DTYPE_U8;
   desc.input_scale = ParseScale(k.input_scale);
   desc.input_zero_point = k.input_zp;
@@ -259,8 +369,14 @@ std::vector<uint8_t> ApiConv(const ConvCase& k, const ConvData& d, size_t* oh, s
   desc.weights = d.w.data();
   std::vector<double> scales;
   std::vector<int32_t> zps;
-  if (k.per_channel) {
-    for (float s : d.ws) scales.push_back(s);
+  if (k.per_channel && (k.ws_form == ConvCase::kWsScalar || k.ws_form == ConvCase::kWsOne)) {
+    scales.push_back(d.ws[0]);
+    zps.push_back(k.wz == ConvCase::kNoWz ? 0 : k.wz_values[0]);
+  } else if (k.per_channel) {
+    if (k.ws_form == ConvCase::kWsF64)
+      scales = d.ws64;
+    else
+      for (float s : d.ws) scales.push_back(s);
     zps = k.wz == ConvCase::kNoWz ? std::vector<int32_t>(k.o, 0) : k.wz_values;
   } else {
     scales.push_back(ParseScale(k.weight_scale));
@@ -298,8 +414,18 @@ class CliConv2d : public Cli {
  protected:
   // Writes the case's files and returns the full argument list of `qk conv2d`.
   std::vector<std::string> Prepare(const ConvCase& k, const ConvData& d) {
-    WriteNpy("x.npy", k.s8 ? QK_NPY_I8 : QK_NPY_U8, {k.n, k.c, k.h, k.w}, d.x);
-    WriteNpy("w.npy", QK_NPY_I8, {k.o, k.c / k.groups, k.kh, k.kw}, d.w);
+    if (k.fortran) {
+      const std::vector<size_t> xs = {k.n, k.c, k.h, k.w}, wsh = {k.o, k.c / k.groups, k.kh, k.kw};
+      auto text = [](const std::vector<size_t>& v) {
+        return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ", " +
+               std::to_string(v[2]) + ", " + std::to_string(v[3]) + ")";
+      };
+      WriteRawNpy("x.npy", k.s8 ? "|i1" : "|u1", text(xs), ToFortran(d.x.data(), xs, 1), true);
+      WriteRawNpy("w.npy", "|i1", text(wsh), ToFortran(d.w.data(), wsh, 1), true);
+    } else {
+      WriteNpy("x.npy", k.s8 ? QK_NPY_I8 : QK_NPY_U8, {k.n, k.c, k.h, k.w}, d.x);
+      WriteNpy("w.npy", QK_NPY_I8, {k.o, k.c / k.groups, k.kh, k.kw}, d.w);
+    }
     std::vector<std::string> args = {"conv2d",      "--input",  Path("x.npy"), "--weight",
                                      Path("w.npy"), "--output", Path("y.npy")};
     if (k.bias == ConvCase::kFloatBias) WriteNpy("b.npy", QK_NPY_F32, {k.o}, d.bias_f);
@@ -307,12 +433,28 @@ class CliConv2d : public Cli {
     if (k.bias != ConvCase::kNoBias) args.insert(args.end(), {"--bias", Path("b.npy")});
     if (!k.stride.empty()) args.insert(args.end(), {"--stride", k.stride});
     if (!k.padding.empty()) args.insert(args.end(), {"--padding", k.padding});
+    if (!k.output_min.empty()) args.insert(args.end(), {"--output-min", k.output_min});
+    if (!k.output_max.empty()) args.insert(args.end(), {"--output-max", k.output_max});
+    if (!k.weight_quantization.empty())
+      args.insert(args.end(), {"--weight-quantization", k.weight_quantization});
     if (!k.dilation.empty()) args.insert(args.end(), {"--dilation", k.dilation});
     if (k.groups != 1) args.insert(args.end(), {"--groups", std::to_string(k.groups)});
     args.insert(args.end(),
                 {"--input-scale", k.input_scale, "--input-zero-point", std::to_string(k.input_zp)});
-    if (k.per_channel) {
-      WriteNpy("ws.npy", QK_NPY_F32, {k.o}, d.ws);
+    if (k.per_channel && (k.ws_form == ConvCase::kWsScalar || k.ws_form == ConvCase::kWsOne)) {
+      const std::string shape = k.ws_form == ConvCase::kWsScalar ? "()" : "(1,)";
+      WriteRawNpy("ws.npy", "<f4", shape, BytesOf(std::vector<float>{d.ws[0]}));
+      args.insert(args.end(), {"--weight-scales", Path("ws.npy")});
+      if (k.wz != ConvCase::kNoWz) {
+        WriteRawNpy("wz.npy", "<i8", shape, BytesOf(std::vector<int64_t>{k.wz_values[0]}));
+        args.insert(args.end(), {"--weight-zero-points", Path("wz.npy")});
+      }
+    } else if (k.per_channel) {
+      if (k.ws_form == ConvCase::kWsF64) {
+        WriteRawNpy("ws.npy", "<f8", "(" + std::to_string(k.o) + ",)", BytesOf(d.ws64));
+      } else {
+        WriteNpy("ws.npy", QK_NPY_F32, {k.o}, d.ws);
+      }
       args.insert(args.end(), {"--weight-scales", Path("ws.npy")});
       if (k.wz == ConvCase::kWzInt32) WriteNpy("wz.npy", QK_NPY_I32, {k.o}, k.wz_values);
       if (k.wz == ConvCase::kWzInt64) {
@@ -499,6 +641,177 @@ TEST_F(CliConv2d, HexScalesAndEqualsSyntax) {
   qk_npy_free(&y);
 }
 
+// TFLite SAME padding with an odd total: 8x6 input, 3x3 kernel, stride 2 gives 4x3 outputs and
+// needs 1 row and 1 column of padding, both after (bottom, right): --padding 0,0,1,1. Also the
+// fused activation range of an int8 TFLite conv (activation_min/max).
+TEST_F(CliConv2d, TfliteSamePaddingFourSidedWithActivationRange) {
+  ConvCase k;
+  k.numerics = "tflite";
+  k.s8 = true;
+  k.input_zp = -3;
+  k.output_zp = 10;
+  k.per_channel = true;
+  k.bias = ConvCase::kIntBias;
+  k.h = 8;
+  k.w = 6;
+  k.stride = "2";
+  k.sh = k.sw = 2;
+  k.padding = "0,0,1,1";
+  k.four_sided = true;
+  k.pb = k.pr = 1;
+  k.output_min = "-20";
+  k.output_max = "40";
+  CheckAgainstApi(k);
+  qk_npy_array y = ReadNpy("y.npy");
+  EXPECT_EQ(y.shape[2], 4u);
+  EXPECT_EQ(y.shape[3], 3u);
+  const int8_t* v = static_cast<const int8_t*>(y.data);
+  EXPECT_TRUE(std::all_of(v, v + y.count, [](int8_t q) { return q >= -20 && q <= 40; }));
+  qk_npy_free(&y);
+  // Every side its own value, top and left first (ONNX's pads order).
+  k.padding = "2,0,1,3";
+  k.pt = 2;
+  k.pl = 0;
+  k.pb = 1;
+  k.pr = 3;
+  k.output_min = k.output_max = "";
+  k.stride = "1";
+  k.sh = k.sw = 1;
+  CheckAgainstApi(k);
+}
+
+// PyTorch's ReLU6 after a quantized conv: --relu and --output-max q(6).
+TEST_F(CliConv2d, QnnpackRelu6) {
+  ConvCase k;
+  k.numerics = "pytorch-qnnpack";
+  k.bias = ConvCase::kFloatBias;
+  k.relu = true;
+  k.output_scale = "0.05";
+  k.output_max = "125";  // 5 + 6 / 0.05
+  k.padding = "1";
+  k.ph = k.pw = 1;
+  CheckAgainstApi(k);
+  k.output_min = "7";  // --output-min alone, above the zero point
+  k.output_max = "";
+  k.relu = false;
+  CheckAgainstApi(k, 2);
+}
+
+TEST_F(CliConv2d, Float64ScalesAsQPerChannelScalesSaves) {
+  ConvCase k;
+  k.numerics = "pytorch-fbgemm";
+  k.per_channel = true;
+  k.ws_form = ConvCase::kWsF64;
+  k.wz = ConvCase::kWzInt64;  // q_per_channel_zero_points() is int64
+  k.wz_values = {0, 1, -1, 2, 0, 5};
+  k.bias = ConvCase::kFloatBias;
+  CheckAgainstApi(k);
+}
+
+// ONNX's per-tensor QLinearConv keeps its scale and zero point in files as well: shape () or
+// (1,), one value for every channel. With uint8 tflite (per tensor only) a per-channel reading
+// would be refused by the library.
+TEST_F(CliConv2d, OneValueScaleAndZeroPointFilesArePerTensor) {
+  for (ConvCase::WsForm form : {ConvCase::kWsScalar, ConvCase::kWsOne}) {
+    for (const char* numerics : {"onnxruntime", "tflite"}) {
+      SCOPED_TRACE(std::string(numerics) + (form == ConvCase::kWsScalar ? " ()" : " (1,)"));
+      ConvCase k;
+      k.numerics = numerics;
+      k.per_channel = true;
+      k.ws_form = form;
+      k.wz = ConvCase::kWzInt64;
+      k.wz_values = {4};
+      k.bias = ConvCase::kIntBias;
+      k.padding = "1";
+      k.ph = k.pw = 1;
+      CheckAgainstApi(k);
+      unlink(Path("y.npy").c_str());
+    }
+  }
+}
+
+// Transposed tensors saved as they are (np.save of x.transpose(...) keeps fortran_order True
+// when the result is column-major): the same output as C-order files.
+TEST_F(CliConv2d, FortranOrderInputAndWeight) {
+  ConvCase k;
+  k.numerics = "pytorch-fbgemm";
+  k.fortran = true;
+  k.n = 2;
+  k.c = 4;
+  k.o = 5;
+  k.h = 9;
+  k.w = 7;
+  k.kh = 3;
+  k.kw = 2;
+  k.bias = ConvCase::kFloatBias;
+  CheckAgainstApi(k);
+  k.numerics = "pytorch-qnnpack";
+  k.s8 = true;
+  k.input_zp = -1;
+  k.output_zp = 0;
+  CheckAgainstApi(k, 4);
+}
+
+#ifdef QK_WEIGHT_QUANTIZATION_API
+// One output channel: PyTorch's per-channel weight (q_per_channel_scales of shape (1,)) and a
+// per-tensor one are different computations in some modes (fbgemm); the file's shape (1,) is
+// per channel unless --weight-quantization per-tensor says otherwise.
+TEST_F(CliConv2d, WeightQuantizationOption) {
+  ConvCase k;
+  k.numerics = "pytorch-fbgemm";
+  k.o = 1;
+  k.per_channel = true;
+  k.bias = ConvCase::kFloatBias;
+  k.api_weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL;
+  CheckAgainstApi(k);  // ws.npy of shape (1,), no option: per channel
+  k.weight_quantization = "per-channel";
+  CheckAgainstApi(k);
+  k.weight_quantization = "per-tensor";
+  k.api_weight_quantization = QK_WEIGHT_QUANTIZATION_PER_TENSOR;
+  CheckAgainstApi(k);
+  // A shape () file is per tensor without the option.
+  k.weight_quantization = "";
+  k.ws_form = ConvCase::kWsScalar;
+  CheckAgainstApi(k);
+  // uint8 tflite is per tensor only: the library refuses a (1,) file read as per channel, and
+  // takes it with per-tensor (so the option does reach the descriptor).
+  ConvCase u;
+  u.numerics = "tflite";
+  u.o = 1;
+  u.per_channel = true;
+  u.ws_form = ConvCase::kWsOne;
+  u.bias = ConvCase::kIntBias;
+  const ConvData ud = MakeData(u, 3);
+  const std::vector<std::string> u_args = Prepare(u, ud);
+  RemoveTree(Path("y.npy"));
+  ExpectFailure(Qk(u_args), 1, "takes per-channel weights with int8 activations only", Entries());
+  std::vector<std::string> u_tensor = u_args;
+  u_tensor.insert(u_tensor.end(), {"--weight-quantization", "per-tensor"});
+  ExpectSuccess(Qk(u_tensor));
+  // --weight-scale F with per-channel: the value holds for every channel.
+  ConvCase t;
+  t.numerics = "pytorch-fbgemm";
+  t.weight_quantization = "per-channel";
+  t.bias = ConvCase::kFloatBias;
+  const ConvData d = MakeData(t, 9);
+  ExpectSuccess(Qk(Prepare(t, d)));
+  ConvCase api = t;  // the API run: per channel with six equal scales and zero points
+  api.per_channel = true;
+  api.weight_quantization = "";
+  api.api_weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL;
+  api.wz = ConvCase::kWzInt32;
+  api.wz_values = std::vector<int32_t>(6, t.weight_zp);
+  ConvData dd = d;
+  dd.ws = std::vector<float>(6, ParseScale(t.weight_scale));
+  size_t oh, ow;
+  const std::vector<uint8_t> expected = ApiConv(api, dd, &oh, &ow);
+  qk_npy_array y = ReadNpy("y.npy");
+  ASSERT_EQ(y.bytes, expected.size());
+  EXPECT_EQ(memcmp(y.data, expected.data(), y.bytes), 0);
+  qk_npy_free(&y);
+}
+#endif
+
 // ---- conv2d failures ----
 class CliConv2dErrors : public CliConv2d {
  protected:
@@ -670,7 +983,9 @@ TEST_F(CliConv2dErrors, PerChannelParameterFiles) {
   ExpectSuccess(Qk(with({"--weight-scales", Path("ws.npy")})));
   unlink(Path("y.npy").c_str());
   ExpectError(with({"--weight-scales", Path("ws5.npy")}), "the weight scales has 5 values");
-  ExpectError(with({"--weight-scales", Path("wsi.npy")}), "the scales must be float32, got int32");
+  ExpectError(
+      with({"--weight-scales", Path("wsi.npy")}),
+      "the scales must be float32 or float64, got int32: save it with wsi.astype(np.float32)");
   ExpectError(with({"--weight-scales", Path("wsn.npy")}), "weight_scales[2]");
   ExpectError(with({"--weight-scales", Path("ws.npy"), "--weight-zero-points", Path("wzbad.npy")}),
               "zero point [2] = 300 is outside the int8 range");
@@ -717,6 +1032,365 @@ TEST_F(CliConv2dErrors, LibraryRefusals) {
 
 TEST_F(CliConv2dErrors, UnwritableOutput) {
   ExpectError(With("--output", Path("no-such-dir/y.npy")), "no-such-dir/y.npy: cannot create");
+}
+
+TEST_F(CliConv2dErrors, PaddingOutputRangeAndNumericsOptions) {
+  ExpectUsageError(With("--padding", "1,2,3"), "--padding '1,2,3' must be P, PH,PW or T,L,B,R");
+  ExpectUsageError(With("--padding", "1,2,3,4,5"), "must be P, PH,PW or T,L,B,R");
+  ExpectUsageError(With("--padding", "1,,2,3"), "--padding '' is not an integer");
+  ExpectUsageError(With("--padding", "0,0,0,"), "is not an integer");
+  ExpectUsageError(With("--padding", "0,-1,0,0"), "--padding -1 is outside [0, 2147483647]");
+  ExpectUsageError(With("--padding", "0,0,0,99999999999"), "--padding 99999999999 is outside");
+  ExpectUsageError(With("--padding", "1,2,3,x4"), "--padding 'x4' is not an integer");
+  ExpectUsageError(With("--stride", "1,1,1,1"), "--stride '1,1,1,1' must be N or N,M");
+  ExpectUsageError(With("--output-min", "300"), "--output-min 300 is outside [-128, 255]");
+  ExpectUsageError(With("--output-max", "-129"), "--output-max -129 is outside [-128, 255]");
+  ExpectUsageError(With("--output-max", "6.0"), "--output-max '6.0' is not an integer");
+  std::vector<std::string> empty_range = With("--output-min", "10");
+  empty_range.insert(empty_range.end(), {"--output-max", "5"});
+  ExpectUsageError(empty_range, "--output-min 10 is greater than --output-max 5");
+  std::vector<std::string> twice = With("--output-max", "10");
+  twice.insert(twice.end(), {"--output-max", "11"});
+  ExpectUsageError(twice, "option --output-max given twice");
+  // The range must suit X's dtype (uint8 here), like the zero points.
+  ExpectError(With("--output-min", "-1"), "--output-min -1 is outside the uint8 range [0, 255]");
+  // One value: the output is that constant (a valid, if odd, activation range).
+  std::vector<std::string> constant = With("--output-min", "77");
+  constant.insert(constant.end(), {"--output-max", "77"});
+  ExpectSuccess(Qk(constant));
+  qk_npy_array y = ReadNpy("y.npy");
+  const uint8_t* v = static_cast<const uint8_t*>(y.data);
+  EXPECT_TRUE(std::all_of(v, v + y.count, [](uint8_t q) { return q == 77; }));
+  qk_npy_free(&y);
+  unlink(Path("y.npy").c_str());
+  // The --numerics message lists the library's modes, asked of the library.
+  ExpectUsageError(With("--numerics", "pytorch"), "(docs/numerics.md: which mode)");
+  for (int m = 1; m < 16; m++) {
+    if (const char* name = qk_numerics_name(static_cast<qk_numerics>(m))) {
+      ExpectUsageError(With("--numerics", "torch"), name);
+    }
+  }
+}
+
+#ifdef QK_WEIGHT_QUANTIZATION_API
+TEST_F(CliConv2dErrors, WeightQuantizationErrors) {
+  ExpectUsageError(With("--weight-quantization", "per-row"),
+                   "--weight-quantization 'per-row' is not per-tensor or per-channel");
+  ExpectUsageError(With("--weight-quantization", "Per-Tensor"), "is not per-tensor or per-channel");
+  std::vector<std::string> per_channel = With("--weight-scale", "");
+  auto it = std::find(per_channel.begin(), per_channel.end(), "--weight-zero-point");
+  per_channel.erase(it, it + 2);
+  WriteNpy("ws.npy", QK_NPY_F32, {6}, std::vector<float>(6, 0.01f));
+  WriteNpy("wz.npy", QK_NPY_I32, {6}, std::vector<int32_t>(6, 0));
+  WriteRawNpy("ws1.npy", "<f4", "(1,)", BytesOf(std::vector<float>{0.01f}));
+  inputs_ = Entries();
+  std::vector<std::string> a = per_channel;
+  a.insert(a.end(), {"--weight-scales", Path("ws.npy"), "--weight-quantization", "per-tensor"});
+  ExpectError(a, "--weight-quantization per-tensor needs one weight scale and zero point, " +
+                     Path("ws.npy") + " has 6 values");
+  a = per_channel;
+  a.insert(a.end(), {"--weight-scales", Path("ws1.npy"), "--weight-zero-points", Path("wz.npy"),
+                     "--weight-quantization", "per-tensor"});
+  ExpectError(a, Path("wz.npy") + " has 6 values");
+  // Per-channel from the zero points' shape alone: ws1 (one scale) repeated for the 6 channels.
+  a = per_channel;
+  a.insert(a.end(), {"--weight-scales", Path("ws1.npy"), "--weight-zero-points", Path("wz.npy")});
+  ExpectSuccess(Qk(a));
+}
+#else
+TEST_F(CliConv2dErrors, WeightQuantizationNeedsTheLibraryField) {
+  ExpectUsageError(With("--weight-quantization", "per-tensor"),
+                   "unknown option '--weight-quantization'");
+}
+#endif
+
+TEST_F(CliConv2dErrors, WrongDtypesComeWithAHint) {
+  std::vector<int64_t> x64(data_.x.begin(), data_.x.end());
+  std::vector<double> xf(data_.x.size(), 0.5);
+  std::vector<uint8_t> wu(data_.w.size(), 1);
+  std::vector<float> wf(data_.w.size(), 0.5f);
+  std::vector<double> b64(data_.bias_f.begin(), data_.bias_f.end());
+  std::vector<int64_t> bi64(6, 7);
+  WriteRawNpy("xi64.npy", "<i8", "(1, 4, 7, 6)", BytesOf(x64));
+  WriteRawNpy("xf64.npy", "<f8", "(1, 4, 7, 6)", BytesOf(xf));
+  WriteRawNpy("wu.npy", "|u1", "(6, 4, 3, 3)", BytesOf(wu));
+  WriteRawNpy("wf.npy", "<f4", "(6, 4, 3, 3)", BytesOf(wf));
+  WriteRawNpy("b64.npy", "<f8", "(6,)", BytesOf(b64));
+  WriteRawNpy("bi64.npy", "<i8", "(6,)", BytesOf(bi64));
+  WriteRawNpy("2-x.npy", "<i4", "(1, 4, 7, 6)", std::string(4 * 168, '\0'));
+  inputs_ = Entries();
+  ExpectError(With("--input", Path("xi64.npy")),
+              "xi64.npy: the input must be uint8 or int8, got int64: save it with "
+              "xi64.astype(np.uint8) (or np.int8 for signed activations) if the values fit");
+  ExpectError(With("--input", Path("xf64.npy")),
+              "the input must be uint8 or int8, got float64: it holds real values, quantize it "
+              "first (qk quantize --dtype u8 or s8)");
+  ExpectError(With("--input", Path("2-x.npy")), "got int32: save it with a.astype(np.uint8)");
+  ExpectError(With("--weight", Path("wu.npy")),
+              "the weight must be int8, got uint8: save it with wu.astype(np.int8) if the values "
+              "fit in [-128, 127]");
+  ExpectError(With("--weight", Path("wf.npy")), "got float32: it holds real values, quantize it");
+  ExpectError(With("--bias", Path("b64.npy")),
+              "the bias must be float32 with --numerics pytorch-fbgemm, got float64: save it with "
+              "b64.astype(np.float32)");
+  std::vector<std::string> onnx = With("--bias", Path("bi64.npy"));
+  *(std::find(onnx.begin(), onnx.end(), "--numerics") + 1) = "onnxruntime";
+  ExpectError(onnx,
+              "the bias must be int32 with --numerics onnxruntime, got int64: save it with "
+              "bi64.astype(np.int32)");
+  *(std::find(onnx.begin(), onnx.end(), "--bias") + 1) = Path("b64.npy");
+  ExpectError(onnx, "got float64: this mode adds the quantized bias");
+}
+
+// Scale and zero-point files: every shape or value that is not what it must be is refused.
+TEST_F(CliConv2dErrors, HostileParameterFiles) {
+  std::vector<std::string> per_channel = With("--weight-scale", "");
+  auto it = std::find(per_channel.begin(), per_channel.end(), "--weight-zero-point");
+  per_channel.erase(it, it + 2);
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = per_channel;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  const std::vector<double> good(6, 0.01);
+  std::vector<double> nan_scale = good, inf_scale = good, zero_scale = good;
+  nan_scale[3] = NAN;
+  inf_scale[1] = INFINITY;
+  zero_scale[5] = 0.0;
+  WriteRawNpy("ws23.npy", "<f8", "(2, 3)", BytesOf(good));
+  WriteRawNpy("ws11.npy", "<f4", "(1, 1)", BytesOf(std::vector<float>{0.01f}));
+  WriteRawNpy("ws0.npy", "<f8", "(0,)", "");
+  WriteRawNpy("wsnan.npy", "<f8", "(6,)", BytesOf(nan_scale));
+  WriteRawNpy("wsinf.npy", "<f8", "(6,)", BytesOf(inf_scale));
+  WriteRawNpy("wszero.npy", "<f8", "(6,)", BytesOf(zero_scale));
+  WriteRawNpy("wscut.npy", "<f8", "(6,)", BytesOf(good).substr(0, 47));
+  WriteRawNpy("wslong.npy", "<f8", "(6,)", BytesOf(good) + "!");
+  WriteRawNpy("wslie.npy", "<f8", "(600000000000,)", BytesOf(good));
+  WriteRawNpy("wsf.npy", "<f8", "(6,)", BytesOf(good), true);  // Fortran 1-D: fine
+  WriteRawNpy("wz1.npy", "<i8", "()", BytesOf(std::vector<int64_t>{-129}));
+  WriteRawNpy("wzbig.npy", "<i8", "(1,)", BytesOf(std::vector<int64_t>{INT64_MIN}));
+  WriteRawNpy("wzf.npy", "<f8", "(6,)", BytesOf(good));
+  inputs_ = Entries();
+  ExpectError(with({"--weight-scales", Path("ws23.npy")}),
+              "ws23.npy: the weight scales must be 1-D vector (or one value), got shape (2, 3)");
+  ExpectError(with({"--weight-scales", Path("ws11.npy")}), "got shape (1, 1)");
+  ExpectError(with({"--weight-scales", Path("ws0.npy")}),
+              "the weight scales has 0 values, the output channel count O is 6 (or give one "
+              "value for all)");
+  ExpectError(with({"--weight-scales", Path("wsnan.npy")}), "weight_scales[3]");
+  ExpectError(with({"--weight-scales", Path("wsinf.npy")}), "weight_scales[1]");
+  ExpectError(with({"--weight-scales", Path("wszero.npy")}), "weight_scales[5]");
+  ExpectError(with({"--weight-scales", Path("wscut.npy")}), "wscut.npy: truncated data");
+  ExpectError(with({"--weight-scales", Path("wslong.npy")}), "wslong.npy: 1 unexpected bytes");
+  ExpectError(with({"--weight-scales", Path("wslie.npy")}), "wslie.npy: truncated data");
+  ExpectError(with({"--weight-scales", Path("wsf.npy"), "--weight-zero-points", Path("wz1.npy")}),
+              "wz1.npy: zero point [0] = -129 is outside the int8 range [-128, 127]");
+  ExpectError(with({"--weight-scales", Path("wsf.npy"), "--weight-zero-points", Path("wzbig.npy")}),
+              "zero point [0] = -9223372036854775808 is outside");
+  ExpectError(with({"--weight-scales", Path("wsf.npy"), "--weight-zero-points", Path("wzf.npy")}),
+              "the zero points must be int32 or int64, got float64: save it with "
+              "wzf.astype(np.int32) (zero points are integers)");
+  ExpectSuccess(Qk(with({"--weight-scales", Path("wsf.npy")})));
+}
+
+// The input is read straight into the library's layout: a lying or damaged X is still refused,
+// whatever its order, and no output appears.
+TEST_F(CliConv2dErrors, HostileInputFiles) {
+  const std::string fortran = ToFortran(data_.x.data(), {1, 4, 7, 6}, 1);
+  WriteRawNpy("xcut.npy", "|u1", "(1, 4, 7, 6)", fortran.substr(0, fortran.size() - 1), true);
+  WriteRawNpy("xlong.npy", "|u1", "(1, 4, 7, 6)", fortran + "xx", true);
+  WriteRawNpy("xlie.npy", "|u1", "(1, 4, 70000, 60000)", fortran, true);
+  WriteRawNpy("x5.npy", "|u1", "(1, 1, 4, 7, 6)", fortran, true);
+  WriteRawNpy("xover.npy", "|u1", "(4294967296, 4294967296, 1, 2)", fortran);
+  inputs_ = Entries();
+  ExpectError(With("--input", Path("xcut.npy")),
+              "xcut.npy: truncated data: shape (1, 4, 7, 6) of uint8 needs 168 bytes, the file "
+              "has 167");
+  ExpectError(With("--input", Path("xlong.npy")), "xlong.npy: 2 unexpected bytes after the data");
+  ExpectError(With("--input", Path("xlie.npy")), "xlie.npy: truncated data");
+  ExpectError(With("--input", Path("x5.npy")),
+              "the input must be 4-D NCHW, got shape (1, 1, 4, 7, 6)");
+  ExpectError(With("--input", Path("xover.npy")),
+              "xover.npy: shape (4294967296, 4294967296, 1, 2) "
+              "of uint8 overflows");
+  // From a pipe the size is only known while reading: a short one fails then, with no output.
+  const std::string bytes = Slurp(Path("xcut.npy"));
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], bytes.data(), bytes.size()), ssize_t(bytes.size()));
+  close(fds[1]);
+  // The child inherits the read end (no O_CLOEXEC) and opens it by its /proc name.
+  ExpectError(With("--input", "/proc/self/fd/" + std::to_string(fds[0])), "truncated data");
+  close(fds[0]);
+}
+
+// ---- outputs: names, symbolic links, signals (issue 13) ----
+TEST_F(CliConv2dErrors, OutputNamesUpToNameMax) {
+  // The temporary file must not be named after the output: a 250-character name (and one of
+  // NAME_MAX = 255) worked with numpy.save but not with qk, whose temporary name was longer.
+  for (size_t length : {250, 255}) {
+    const std::string name = std::string(length - 4, 'y') + ".npy";
+    ExpectSuccess(Qk(With("--output", Path(name))));
+    std::vector<std::string> expected = inputs_;
+    expected.push_back(name);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(Entries(), expected) << length;
+    unlink(Path(name).c_str());
+  }
+  // One more than NAME_MAX is the file system's refusal, reported as such.
+  ExpectError(With("--output", Path(std::string(252, 'y') + ".npy")), "File name too long");
+}
+
+std::string LinkTarget(const std::string& path) {
+  char buffer[4096];
+  const ssize_t n = readlink(path.c_str(), buffer, sizeof(buffer));
+  return n < 0 ? std::string("(not a link)") : std::string(buffer, size_t(n));
+}
+
+TEST_F(CliConv2dErrors, OutputSymlinksAreWrittenThrough) {
+  ExpectSuccess(Qk(args_));
+  const std::string expected = Slurp(Path("y.npy"));
+  unlink(Path("y.npy").c_str());
+  ASSERT_EQ(mkdir(Path("real").c_str(), 0700), 0);
+  std::ofstream(Path("real/old.npy")) << "old content\n";
+  ASSERT_EQ(chmod(Path("real/old.npy").c_str(), 0640), 0);
+  // link.npy -> real/old.npy (relative to the link's directory), chain.npy -> link.npy,
+  // dangling.npy -> real/new.npy (absent), dir.npy -> real (a directory).
+  ASSERT_EQ(symlink("real/old.npy", Path("link.npy").c_str()), 0);
+  ASSERT_EQ(symlink(Path("link.npy").c_str(), Path("chain.npy").c_str()), 0);
+  ASSERT_EQ(symlink("real/new.npy", Path("dangling.npy").c_str()), 0);
+  ASSERT_EQ(symlink("real", Path("dir.npy").c_str()), 0);
+  ASSERT_EQ(symlink("loop2.npy", Path("loop1.npy").c_str()), 0);
+  ASSERT_EQ(symlink("loop1.npy", Path("loop2.npy").c_str()), 0);
+  inputs_ = Entries();
+
+  ExpectSuccess(Qk(With("--output", Path("link.npy"))));
+  EXPECT_EQ(LinkTarget(Path("link.npy")), "real/old.npy") << "the link itself must stay";
+  EXPECT_EQ(Slurp(Path("real/old.npy")), expected) << "the link's target gets the output";
+  struct stat st;
+  ASSERT_EQ(stat(Path("real/old.npy").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u) << "an overwritten file keeps its permissions";
+
+  std::ofstream(Path("real/old.npy")) << "old content\n";
+  ExpectSuccess(Qk(With("--output", Path("chain.npy"))));
+  EXPECT_EQ(LinkTarget(Path("chain.npy")), Path("link.npy"));
+  EXPECT_EQ(Slurp(Path("real/old.npy")), expected) << "a chain of links is followed to its end";
+
+  ExpectSuccess(Qk(With("--output", Path("dangling.npy"))));
+  EXPECT_EQ(LinkTarget(Path("dangling.npy")), "real/new.npy");
+  EXPECT_EQ(Slurp(Path("real/new.npy")), expected) << "a dangling link's target is created";
+  EXPECT_EQ(Entries(), inputs_);
+  EXPECT_EQ(Entries("real"), (std::vector<std::string>{"new.npy", "old.npy"}));
+  unlink(Path("real/new.npy").c_str());
+
+  // A link to a directory, and a loop of links: refused, nothing left anywhere.
+  ExpectError(With("--output", Path("dir.npy")), "dir.npy: cannot replace");
+  EXPECT_EQ(Entries("real"), std::vector<std::string>{"old.npy"});
+  ExpectError(With("--output", Path("loop1.npy")), "loop1.npy: cannot resolve");
+}
+
+// A large depthwise convolution (1 x 64 x size x size uint8, 3x3, padding 1): big enough that
+// writing its output takes a while and that its peak memory is dominated by the tensors.
+class CliLarge : public Cli {
+ protected:
+  std::vector<std::string> PrepareLarge(size_t size) {
+    std::mt19937 rng(5);
+    std::vector<uint8_t> x(64 * size * size);
+    for (size_t i = 0; i < x.size(); i += 4) {
+      const uint32_t r = rng();
+      memcpy(&x[i], &r, std::min<size_t>(4, x.size() - i));
+    }
+    std::vector<int8_t> w(64 * 9);
+    for (auto& v : w) v = static_cast<int8_t>(rng());
+    WriteNpy("x.npy", QK_NPY_U8, {1, 64, size, size}, x);
+    WriteNpy("w.npy", QK_NPY_I8, {64, 1, 3, 3}, w);
+    return {"conv2d",
+            "--input",
+            Path("x.npy"),
+            "--weight",
+            Path("w.npy"),
+            "--output",
+            Path("y.npy"),
+            "--padding",
+            "1",
+            "--groups",
+            "64",
+            "--input-scale",
+            "0.02",
+            "--input-zero-point",
+            "128",
+            "--weight-scale",
+            "0.01",
+            "--weight-zero-point",
+            "0",
+            "--output-scale",
+            "0.05",
+            "--output-zero-point",
+            "120",
+            "--numerics",
+            "pytorch-qnnpack"};
+  }
+};
+
+TEST_F(CliLarge, PeakMemoryIsAboutInputPlusOutput) {
+  if (g_qk_command.size() > 1) GTEST_SKIP() << "under an emulator the peak RSS is the emulator's";
+  const size_t size = 1024, tensor = 64 * size * size;  // 64 MiB in, 64 MiB out
+  const std::vector<std::string> args = PrepareLarge(size);
+  const Outcome r = Qk(args);
+  ExpectSuccess(r);
+  EXPECT_EQ(fileSize(Path("y.npy")), tensor + 128);
+  // Input + output + a bounded rest (program, library, weights, workspace, I/O buffers). A
+  // sanitizer build adds its shadow memory (1/8) and allocator overhead.
+#if defined(__SANITIZE_ADDRESS__)
+  const size_t bound = 2 * tensor + 2 * tensor / 8 + (64 << 20);
+#else
+  const size_t bound = 2 * tensor + (16 << 20);
+#endif
+  std::cout << "[ measured ] qk conv2d 1x64x" << size << "x" << size << " u8: peak RSS "
+            << r.max_rss_kib / 1024 << " MiB = " << double(r.max_rss_kib) * 1024 / double(tensor)
+            << " x the input tensor (bound " << bound / (1 << 20) << " MiB)" << std::endl;
+  EXPECT_LE(size_t(r.max_rss_kib) * 1024, bound);
+}
+
+TEST_F(CliLarge, SignalsDuringTheWriteLeaveNoFile) {
+  const std::vector<std::string> args = PrepareLarge(1024);
+  const std::vector<std::string> inputs = Entries();
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    SCOPED_TRACE(strsignal(sig));
+    bool interrupted = false;  // the signal arrived while the temporary file was being written
+    for (int attempt = 0; attempt < 5 && !interrupted; attempt++) {
+      const Child child = Start(args);
+      // Wait for the temporary file to appear (any new name but the output's), then signal.
+      bool seen = false;
+      for (;;) {
+        const std::vector<std::string> now = Entries();
+        if (now.size() > inputs.size()) {
+          seen = std::find(now.begin(), now.end(), "y.npy") == now.end();
+          break;
+        }
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        if (waitid(P_PID, child.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0) {
+          break;  // it has ended already
+        }
+      }
+      if (seen) kill(child.pid, sig);
+      const Outcome r = Wait(child);
+      if (seen && r.signal == sig && !Exists("y.npy")) {
+        interrupted = true;
+        EXPECT_EQ(Entries(), inputs) << "the temporary file must be removed";
+        EXPECT_EQ(r.err, "");
+      } else {  // too late (the output was complete): try again
+        unlink(Path("y.npy").c_str());
+      }
+    }
+    EXPECT_TRUE(interrupted) << "the signal never arrived during the write";
+    for (const std::string& name : Entries()) {
+      if (std::find(inputs.begin(), inputs.end(), name) == inputs.end()) {
+        unlink(Path(name).c_str());
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,6 +1515,94 @@ TEST_F(CliQuant, Int32ScalarsAndEmptyArrays) {
   qk_npy_free(&e);
 }
 
+// Per-tensor parameters as files of one value (ONNX's QuantizeLinear with a scalar scale),
+// float64 scales, and a Fortran-order input: all read as what they mean.
+TEST_F(CliQuant, OneValueFilesFloat64ScalesAndFortranInput) {
+  const std::vector<size_t> shape = {3, 4};
+  const std::vector<float> x = Floats(12, 5);
+  WriteRawNpy("xf.npy", "<f4", "(3, 4)", ToFortran(x.data(), shape, 4), true);
+  WriteNpy("x.npy", QK_NPY_F32, shape, x);
+  WriteRawNpy("s.npy", "<f8", "()", BytesOf(std::vector<double>{0.03}));
+  WriteRawNpy("z.npy", "<i8", "(1,)", BytesOf(std::vector<int64_t>{-7}));
+  WriteRawNpy("s4.npy", "<f8", "(4,)", BytesOf(std::vector<double>{0.01, 0.02, 0.03, 0.04}));
+  for (const char* input : {"x.npy", "xf.npy"}) {
+    SCOPED_TRACE(input);
+    ExpectSuccess(Qk({"quantize", "--input", Path(input), "--output", Path("q.npy"), "--dtype",
+                      "s8", "--scales", Path("s.npy"), "--zero-points", Path("z.npy"), "--axis",
+                      "1", "--numerics", "onnxruntime"}));
+    const double scale = 0.03;  // the double from the file, not a float
+    const int32_t zp = -7;
+    std::vector<int8_t> q(12);
+    ASSERT_EQ(qk_quantize(QK_NUMERICS_ONNXRUNTIME, QK_DTYPE_S8, 1, 12, 1, x.data(), 1, &scale, &zp,
+                          q.data()),
+              QK_SUCCESS);
+    qk_npy_array qa = ReadNpy("q.npy");
+    ASSERT_EQ(qa.bytes, q.size());
+    EXPECT_EQ(memcmp(qa.data, q.data(), q.size()), 0);
+    qk_npy_free(&qa);
+
+    ExpectSuccess(Qk({"quantize", "--input", Path(input), "--output", Path("q4.npy"), "--dtype",
+                      "u8", "--scales", Path("s4.npy"), "--axis", "-1"}));
+    const double s4[4] = {0.01, 0.02, 0.03, 0.04};
+    const int32_t z4[4] = {0, 0, 0, 0};
+    std::vector<uint8_t> q4(12);
+    ASSERT_EQ(qk_quantize(QK_NUMERICS_PYTORCH_FBGEMM, QK_DTYPE_U8, 3, 4, 1, x.data(), 4, s4, z4,
+                          q4.data()),
+              QK_SUCCESS);
+    qk_npy_array q4a = ReadNpy("q4.npy");
+    ASSERT_EQ(q4a.bytes, q4.size());
+    EXPECT_EQ(memcmp(q4a.data, q4.data(), q4.size()), 0);
+    qk_npy_free(&q4a);
+  }
+  // Dequantize with the same one-value files.
+  ExpectSuccess(Qk({"dequantize", "--input", Path("q.npy"), "--output", Path("d.npy"), "--scales",
+                    Path("s.npy"), "--zero-points", Path("z.npy"), "--axis", "0"}));
+  qk_npy_array q = ReadNpy("q.npy");
+  std::vector<float> expected(12);
+  const double scale = 0.03;
+  const int32_t zp = -7;
+  ASSERT_EQ(qk_dequantize(QK_NUMERICS_PYTORCH_FBGEMM, QK_DTYPE_S8, 1, 12, 1, q.data, 1, &scale, &zp,
+                          expected.data()),
+            QK_SUCCESS);
+  qk_npy_free(&q);
+  qk_npy_array d = ReadNpy("d.npy");
+  ASSERT_EQ(d.bytes, 48u);
+  EXPECT_EQ(memcmp(d.data, expected.data(), 48), 0);
+  qk_npy_free(&d);
+}
+
+TEST_F(CliQuant, WrongDtypesComeWithAHint) {
+  WriteRawNpy("x64.npy", "<f8", "(2,)", BytesOf(std::vector<double>{1, 2}));
+  WriteRawNpy("q64.npy", "<i8", "(2,)", BytesOf(std::vector<int64_t>{1, 2}));
+  WriteRawNpy("si.npy", "<i4", "(2,)", BytesOf(std::vector<int32_t>{1, 2}));
+  WriteRawNpy("s22.npy", "<f4", "(2, 2)", BytesOf(std::vector<float>{1, 2, 3, 4}));
+  const std::vector<std::string> inputs = Entries();
+  ExpectFailure(Qk({"quantize", "--input", Path("x64.npy"), "--output", Path("o.npy"), "--dtype",
+                    "u8", "--scale", "1", "--zero-point", "0"}),
+                1, "the input must be float32, got float64: save it with x64.astype(np.float32)",
+                inputs);
+  ExpectFailure(Qk({"dequantize", "--input", Path("q64.npy"), "--output", Path("o.npy"), "--scale",
+                    "1", "--zero-point", "0"}),
+                1, "got int64: save it with q64.astype(np.int32) if the values fit", inputs);
+  ExpectFailure(Qk({"dequantize", "--input", Path("x64.npy"), "--output", Path("o.npy"), "--scale",
+                    "1", "--zero-point", "0"}),
+                1, "got float64: it is not quantized (qk quantize makes it so)", inputs);
+  ExpectFailure(Qk({"quantize", "--input", Path("x64.npy"), "--output", Path("o.npy"), "--dtype",
+                    "u8", "--scales", Path("si.npy"), "--axis", "0"}),
+                1, "the input must be float32", inputs);
+  WriteRawNpy("x.npy", "<f4", "(2,)", BytesOf(std::vector<float>{1, 2}));
+  const std::vector<std::string> inputs2 = Entries();
+  ExpectFailure(Qk({"quantize", "--input", Path("x.npy"), "--output", Path("o.npy"), "--dtype",
+                    "u8", "--scales", Path("si.npy"), "--axis", "0"}),
+                1,
+                "the scales must be float32 or float64, got int32: save it with "
+                "si.astype(np.float32)",
+                inputs2);
+  ExpectFailure(Qk({"quantize", "--input", Path("x.npy"), "--output", Path("o.npy"), "--dtype",
+                    "u8", "--scales", Path("s22.npy"), "--axis", "0"}),
+                1, "the scales must be 1-D vector (or one value), got shape (2, 2)", inputs2);
+}
+
 TEST_F(CliQuant, Failures) {
   const std::vector<float> x = {0.5f, NAN, 1.0f, 2.0f};
   const std::vector<float> ok = {0.5f, 0.25f, 1.0f, 2.0f};
@@ -953,16 +1715,55 @@ TEST_F(Cli, HelpOfEveryCommand) {
     EXPECT_NE(r.out.find("exit status"), std::string::npos) << args[0];
   }
   const Outcome conv = Qk({"conv2d", "--help"});
-  for (const char* word :
-       {"--input X.npy", "--weight W.npy", "--bias B.npy", "--output Y.npy", "--stride S|SH,SW",
-        "--padding P|PH,PW", "--dilation D|DH,DW", "--groups G", "--input-scale F",
-        "--input-zero-point I", "--weight-scale F", "--weight-zero-point I",
-        "--weight-scales WS.npy", "--weight-zero-points WZ.npy", "--output-scale F",
-        "--output-zero-point I", "--relu",
-        "pytorch-fbgemm|pytorch-qnnpack|"
-        "pytorch-onednn|onnxruntime|tflite"}) {
+  for (const char* word : {"--input X.npy",
+                           "--weight W.npy",
+                           "--bias B.npy",
+                           "--output Y.npy",
+                           "--stride S|SH,SW",
+                           "--padding P|PH,PW",
+                           "--dilation D|DH,DW",
+                           "--groups G",
+                           "--input-scale F",
+                           "--input-zero-point I",
+                           "--weight-scale F",
+                           "--weight-zero-point I",
+                           "--weight-scales WS.npy",
+                           "--weight-zero-points WZ.npy",
+                           "--output-scale F",
+                           "--output-zero-point I",
+                           "--relu",
+                           "--output-min I",
+                           "--output-max I",
+                           "--padding P|PH,PW|T,L,B,R",
+                           "T,L,B,R pads each side",
+                           "float32 or float64",
+                           "one value (shape () or (1,))",
+                           "Fortran order",
+                           "--numerics MODE"}) {
     EXPECT_NE(conv.out.find(word), std::string::npos) << word;
   }
+#ifdef QK_WEIGHT_QUANTIZATION_API
+  EXPECT_NE(conv.out.find("--weight-quantization per-tensor|per-channel"), std::string::npos);
+#else
+  EXPECT_EQ(conv.out.find("--weight-quantization"), std::string::npos)
+      << "the option exists only with a library that has qk_conv2d_desc.weight_quantization";
+#endif
+  // Every mode of the library, asked of the library (qk_numerics_name), in --help and qk info.
+  const Outcome info = Qk({"info"});
+  ExpectSuccess(info);
+  size_t modes = 0;  // values 1..15: qk_numerics's range (forming one past it is UB in C++)
+  for (int v = 1; v < 16; v++) {
+    const char* name = qk_numerics_name(static_cast<qk_numerics>(v));
+    if (name == nullptr) continue;
+    modes++;
+    EXPECT_NE(conv.out.find(std::string(" ") + name), std::string::npos) << name;
+    EXPECT_NE(info.out.find(std::string(" ") + name), std::string::npos) << name;
+  }
+  EXPECT_GE(modes, 5u);
+  const size_t line = info.out.find("numerics modes: ");
+  ASSERT_NE(line, std::string::npos) << info.out;
+  EXPECT_EQ(std::count(info.out.begin() + long(line), info.out.end(), ' '), long(modes) + 1)
+      << "one line, the modes separated by spaces: " << info.out.substr(line);
   EXPECT_TRUE(Entries().empty());
 }
 

@@ -1,10 +1,13 @@
 // The GEMM microkernel tester (XNNPACK style), shared by ukernel_test (every ISA table) and
 // avxvnni_evex_test (a kernel outside any table): random or extreme data, padded strides, the
-// expected value a plain int64 dot product reduced modulo 2^32, and guard values around the tile.
+// expected value a plain int64 dot product reduced modulo 2^32 (for the saturating kernels: the
+// products of K pairs (2j, 2j + 1) summed in int64, clamped to int16, then summed), guard values
+// around the tile, and every buffer allocated to its exact size so ASan sees over-reads.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -19,7 +22,8 @@ enum class Fill { kRandom, kMax, kMin, kMixedExtremes };
 
 class GemmTester {
  public:
-  GemmTester(const qk_gemm_config& g, uint32_t seed) : g_(g), rng_(seed) {}
+  GemmTester(const qk_gemm_config& g, uint32_t seed, bool saturating = false)
+      : g_(g), rng_(seed), saturating_(saturating) {}
 
   // Runs one mr x n x k problem; returns the number of mismatches (and reports the first).
   size_t Test(size_t mr, size_t n, size_t k, Fill fill) {
@@ -48,7 +52,7 @@ class GemmTester {
 
     size_t block_bytes = 0;
     EXPECT_TRUE(g_.packed_block_size(k, g_.nr, g_.kr, &block_bytes));
-    std::vector<uint8_t> packed((n + g_.nr - 1) / g_.nr * block_bytes + 64);
+    std::vector<uint8_t> packed((n + g_.nr - 1) / g_.nr * block_bytes);
     // Weights in the (kh, kw, c) order with kh = kw = 1 are plain [n][k].
     g_.pack(n, k, 1, 1, g_.nr, g_.kr, w.data(), colterm.data(), packed.data());
 
@@ -63,7 +67,15 @@ class GemmTester {
         int32_t want = guard;  // outside the tile nothing may be written
         if (j < n) {
           int64_t s = colterm[j];
-          for (size_t i = 0; i < k; i++) s += int64_t{a[m * a_stride + i]} * w[j * k + i];
+          for (size_t i = 0; i < k; i++) {
+            const int64_t p = int64_t{a[m * a_stride + i]} * w[j * k + i];
+            if (!saturating_) {
+              s += p;
+            } else if (i % 2 == 0) {
+              const int64_t q = i + 1 < k ? int64_t{a[m * a_stride + i + 1]} * w[j * k + i + 1] : 0;
+              s += std::clamp<int64_t>(p + q, -32768, 32767);
+            }
+          }
           want = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s)));
         }
         if (got != want && bad++ == 0) {
@@ -78,11 +90,12 @@ class GemmTester {
  private:
   qk_gemm_config g_;
   std::mt19937 rng_;
+  bool saturating_;
 };
 
 // Every M <= MR, N in 1..2*NR+1, K in 1..3*KR+1.
-inline void GemmAllTails(const qk_gemm_config& g) {
-  GemmTester t(g, 1234);
+inline void GemmAllTails(const qk_gemm_config& g, bool saturating = false) {
+  GemmTester t(g, 1234, saturating);
   size_t runs = 0;
   for (size_t mr = 1; mr <= g.mr; mr++) {
     for (size_t n = 1; n <= 2 * g.nr + 1; n++) {
@@ -98,8 +111,8 @@ inline void GemmAllTails(const qk_gemm_config& g) {
 // 255 * -128 at every k is where int16 pair arithmetic (vpmaddubsw) would saturate; K large
 // enough that the int32 sum wraps checks the modulo-2^32 contract; partial blocks of every width
 // with a long K catch kernels that split K into chunks.
-inline void GemmLargeKAndExtremes(const qk_gemm_config& g) {
-  GemmTester t(g, 99);
+inline void GemmLargeKAndExtremes(const qk_gemm_config& g, bool saturating = false) {
+  GemmTester t(g, 99, saturating);
   for (size_t k : {size_t{2}, size_t{64}, size_t{577}, size_t{4608}, size_t{70000}}) {
     for (Fill f : {Fill::kMax, Fill::kMin, Fill::kMixedExtremes, Fill::kRandom}) {
       ASSERT_EQ(t.Test(g.mr, 2 * g.nr + 3, k, f), 0u) << "k=" << k;

@@ -18,6 +18,11 @@ class LineReader {
 
   // Next non-empty, non-comment line split into words; false at end of file.
   bool Next(std::vector<std::string>* words) {
+    if (has_pending_) {
+      has_pending_ = false;
+      *words = pending_;
+      return true;
+    }
     std::string line;
     while (std::getline(in_, line)) {
       line_no_++;
@@ -38,6 +43,19 @@ class LineReader {
     if (!Next(&words)) Fail("unexpected end of file, expected '" + key + "'");
     if (words[0] != key) Fail("expected '" + key + "', got '" + words[0] + "'");
     return std::vector<std::string>(words.begin() + 1, words.end());
+  }
+
+  // The values of an optional line `key ...` if it comes next; otherwise the line stays unread.
+  bool Optional(const std::string& key, std::vector<std::string>* values) {
+    std::vector<std::string> words;
+    if (!Next(&words)) return false;
+    if (words[0] != key) {
+      pending_ = words;
+      has_pending_ = true;
+      return false;
+    }
+    values->assign(words.begin() + 1, words.end());
+    return true;
   }
 
   int64_t Int(const std::string& s) const {
@@ -76,6 +94,8 @@ class LineReader {
   std::string path_;
   std::ifstream in_;
   int line_no_ = 0;
+  std::vector<std::string> pending_;
+  bool has_pending_ = false;
 };
 
 int64_t OutExtent(int64_t in, int64_t pa, int64_t pb, int64_t k, int64_t d, int64_t s) {
@@ -119,6 +139,13 @@ GoldenCase ReadCase(LineReader& r, const std::string& name) {
   if (c.weight_zero_points.size() != c.weight_scales.size()) {
     r.Fail("weight_zero_points and weight_scales counts differ");
   }
+  std::vector<std::string> opt;
+  if (r.Optional("weight_quantization", &opt)) {
+    if (opt.size() != 1 || (opt[0] != "per-tensor" && opt[0] != "per-channel")) {
+      r.Fail("weight_quantization must be per-tensor or per-channel");
+    }
+    c.weight_quantization = opt[0];
+  }
   auto bias = r.Expect("bias");
   if (bias.empty()) r.Fail("bias needs 'none', 'f32 ...' or 's32 ...'");
   c.bias_type = bias[0];
@@ -140,6 +167,14 @@ GoldenCase ReadCase(LineReader& r, const std::string& name) {
   c.output_scale = r.Double(one("output_scale"));
   c.output_zero_point = static_cast<int32_t>(r.Int(one("output_zero_point")));
   c.relu = r.Int(one("relu")) != 0;
+  if (r.Optional("output_min", &opt)) {
+    if (opt.size() != 1) r.Fail("expected one value for output_min");
+    c.output_min = static_cast<int32_t>(r.Int(opt[0]));
+  }
+  if (r.Optional("output_max", &opt)) {
+    if (opt.size() != 1) r.Fail("expected one value for output_max");
+    c.output_max = static_cast<int32_t>(r.Int(opt[0]));
+  }
   c.input = ToI32(r.Ints(r.Expect("input"), static_cast<size_t>(c.n * c.c * c.h * c.w)));
   c.weight = ToI32(r.Ints(r.Expect("weight"), static_cast<size_t>(c.o * c.cg * c.kh * c.kw)));
   auto expect = r.Expect("expect");
@@ -216,6 +251,12 @@ RunResult RunGoldenCase(const GoldenCase& c) {
   d.output_scale = c.output_scale;
   d.output_zero_point = c.output_zero_point;
   d.relu = c.relu;
+  d.output_min = c.output_min;
+  d.output_max = c.output_max;
+  if (c.weight_quantization == "per-tensor") d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_TENSOR;
+  if (c.weight_quantization == "per-channel") {
+    d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL;
+  }
 
   qk_conv2d* raw = nullptr;
   result.status = qk_conv2d_create(&d, &raw);

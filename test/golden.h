@@ -24,6 +24,8 @@ struct GoldenCase {
   int32_t input_zero_point = 0;
   std::vector<double> weight_scales;
   std::vector<int32_t> weight_zero_points;
+  std::string weight_quantization;  // "" (auto), "per-tensor" or "per-channel"
+  int32_t output_min = INT32_MIN, output_max = INT32_MAX;  // optional extra clamp
   std::string bias_type = "none";  // none | f32 | s32
   std::vector<float> bias_f32;
   std::vector<int32_t> bias_s32;

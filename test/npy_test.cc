@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -100,7 +101,7 @@ struct DtypeCase {
 const DtypeCase kDtypes[] = {
     {QK_NPY_U8, 1, "uint8", "|u1"},    {QK_NPY_I8, 1, "int8", "|i1"},
     {QK_NPY_I32, 4, "int32", "<i4"},   {QK_NPY_I64, 8, "int64", "<i8"},
-    {QK_NPY_F32, 4, "float32", "<f4"},
+    {QK_NPY_F32, 4, "float32", "<f4"}, {QK_NPY_F64, 8, "float64", "<f8"},
 };
 
 const std::vector<std::vector<size_t>> kShapes = {
@@ -251,19 +252,23 @@ TEST(NpyMalformed, DataSize) {
 TEST(NpyMalformed, Dtype) {
   ExpectRefused(RawNpy(1, Dict(">i4", "(2,)"), Bytes(8)), "big-endian dtype '>i4'");
   ExpectRefused(RawNpy(1, Dict(">f4", "(2,)"), Bytes(8)), "big-endian");
-  ExpectRefused(RawNpy(1, Dict("<f8", "(2,)"), Bytes(16)), "unsupported dtype '<f8'");
+  ExpectRefused(RawNpy(1, Dict("<f2", "(2,)"), Bytes(4)), "unsupported dtype '<f2'");
+  ExpectRefused(RawNpy(1, Dict("<f16", "(2,)"), Bytes(32)), "unsupported dtype '<f16'");
+  ExpectRefused(RawNpy(1, Dict(">f8", "(2,)"), Bytes(16)), "big-endian dtype '>f8'");
   ExpectRefused(RawNpy(1, Dict("|b1", "(2,)"), Bytes(2)), "unsupported dtype '|b1'");
-  ExpectRefused(RawNpy(1, Dict("|O", "(2,)"), Bytes(16)), "unsupported dtype '|O'");
+  ExpectRefused(RawNpy(1, Dict("|O", "(2,)"), Bytes(16)), "object arrays (dtype '|O'");
   ExpectRefused(RawNpy(1, Dict("i4", "(2,)"), Bytes(8)), "unsupported dtype 'i4'");
   ExpectRefused(RawNpy(1, Dict("<i4 ", "(2,)"), Bytes(8)), "unsupported dtype");
   ExpectRefused(RawNpy(1, Dict("=i4", "(2,)"), Bytes(8)), "unsupported dtype");
   ExpectRefused(
       RawNpy(1, "{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (2,), }", Bytes(8)),
-      "expected 'descr' as a quoted string");
+      "structured dtypes (a list of named fields) are not supported");
+  ExpectRefused(RawNpy(1, "{'descr': 5, 'fortran_order': False, 'shape': (2,), }", Bytes(8)),
+                "expected 'descr' as a quoted string");
 }
 
 TEST(NpyMalformed, FortranOrder) {
-  ExpectRefused(RawNpy(1, Dict("<i4", "(2, 3)", "True"), Bytes(24)), "Fortran-order");
+  // fortran_order True is read (NpyFortran below); the value must still be a Python bool.
   ExpectRefused(RawNpy(1, Dict("<i4", "(2, 3)", "false"), Bytes(24)), "expected True or False");
   ExpectRefused(RawNpy(1, Dict("<i4", "(2, 3)", "0"), Bytes(24)), "expected True or False");
   ExpectRefused(RawNpy(1, Dict("<i4", "(2, 3)", "Falsey"), Bytes(24)), "expected True or False");
@@ -411,6 +416,112 @@ TEST(NpyMalformed, RandomTokenSoup) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// float64 and Fortran order
+// ---------------------------------------------------------------------------------------------
+// Little-endian bytes of an IEEE double given by its bit pattern (written out by hand, so the
+// test does not trust the host's conversions either).
+std::string DoubleBytes(uint64_t bits) {
+  std::string out;
+  for (int i = 0; i < 8; i++) out += static_cast<char>((bits >> (8 * i)) & 0xff);
+  return out;
+}
+
+TEST(NpyFloat64, ReadsWhatQPerChannelScalesSaves) {
+  // np.save(f, torch_q.q_per_channel_scales().numpy()) for scales 0.5, 0.1, 2^-20: '<f8', (3,).
+  const std::string data = DoubleBytes(0x3FE0000000000000u) + DoubleBytes(0x3FB999999999999Au) +
+                           DoubleBytes(0x3EB0000000000000u);
+  ReadResult r = Read(RawNpy(1, Padded(1, Dict("<f8", "(3,)")), data));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.array.dtype, QK_NPY_F64);
+  EXPECT_STREQ(qk_npy_dtype_name(r.array.dtype), "float64");
+  EXPECT_EQ(r.array.bytes, 24u);
+  const double* v = static_cast<const double*>(r.array.data);
+  EXPECT_EQ(v[0], 0.5);
+  EXPECT_EQ(v[1], 0.1);  // the double nearest 0.1, not the float
+  EXPECT_EQ(v[2], 1.0 / 1048576.0);
+  qk_npy_free(&r.array);
+  // A scalar (shape ()), as np.save(f, np.float64(0.25)) writes it, and '|f8'.
+  r = Read(RawNpy(1, Padded(1, Dict("|f8", "()")), DoubleBytes(0x3FD0000000000000u)));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.array.ndim, 0u);
+  EXPECT_EQ(*static_cast<const double*>(r.array.data), 0.25);
+  qk_npy_free(&r.array);
+  // Sizes are checked in units of 8 bytes.
+  ExpectRefused(RawNpy(1, Dict("<f8", "(3,)"), data.substr(0, 23)), "truncated data");
+  ExpectRefused(RawNpy(1, Dict("<f8", "(3,)"), data + "\x01"), "1 unexpected bytes");
+  ExpectRefused(RawNpy(1, Dict("<f8", "(2,)"), data), "8 unexpected bytes");
+}
+
+// A Fortran-order u8 array of the given shape whose element at file position p holds
+// value(p): written by hand, so the expected C-order data is computed independently below.
+std::string FortranU8(const std::string& shape, size_t count) {
+  std::string data;
+  for (size_t p = 0; p < count; p++) data += static_cast<char>(p & 0xff);
+  return RawNpy(1, Padded(1, Dict("|u1", shape, "True")), data);
+}
+
+TEST(NpyFortran, DataIsHandedOverInCOrder) {
+  // (2, 3) int32, column-major in the file: a[0][0], a[1][0], a[0][1], a[1][1], a[0][2], a[1][2].
+  std::string data;
+  for (int32_t v : {0, 10, 1, 11, 2, 12}) data += std::string(reinterpret_cast<char*>(&v), 4);
+  ReadResult r = Read(RawNpy(1, Padded(1, Dict("<i4", "(2, 3)", "True")), data));
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.array.ndim, 2u);
+  EXPECT_EQ(r.array.shape[0], 2u);
+  EXPECT_EQ(r.array.shape[1], 3u);
+  const int32_t* c = static_cast<const int32_t*>(r.array.data);
+  EXPECT_EQ(std::vector<int32_t>(c, c + 6), (std::vector<int32_t>{0, 1, 2, 10, 11, 12}));
+  qk_npy_free(&r.array);
+
+  // (2, 3, 4) uint8: file position p = i0 + 2 * i1 + 6 * i2.
+  r = Read(FortranU8("(2, 3, 4)", 24));
+  ASSERT_TRUE(r.ok) << r.error;
+  const uint8_t* u = static_cast<const uint8_t*>(r.array.data);
+  for (size_t i0 = 0; i0 < 2; i0++)
+    for (size_t i1 = 0; i1 < 3; i1++)
+      for (size_t i2 = 0; i2 < 4; i2++)
+        EXPECT_EQ(u[(i0 * 3 + i1) * 4 + i2], i0 + 2 * i1 + 6 * i2) << i0 << i1 << i2;
+  qk_npy_free(&r.array);
+
+  // float64 (2, 2): the 8-byte elements move whole.
+  r = Read(RawNpy(1, Dict("<f8", "(2, 2)", "True"),
+                  DoubleBytes(0x3FF0000000000000u) + DoubleBytes(0x4000000000000000u) +
+                      DoubleBytes(0x4008000000000000u) + DoubleBytes(0x4010000000000000u)));
+  ASSERT_TRUE(r.ok) << r.error;
+  const double* d = static_cast<const double*>(r.array.data);
+  EXPECT_EQ(std::vector<double>(d, d + 4), (std::vector<double>{1, 3, 2, 4}));
+  qk_npy_free(&r.array);
+
+  // 0-D, 1-D, empty and 8-D arrays are the same bytes in both orders.
+  for (const auto& shape_count :
+       std::vector<std::pair<std::string, size_t>>{{"()", 1},
+                                                   {"(5,)", 5},
+                                                   {"(0, 3)", 0},
+                                                   {"(3, 0, 2)", 0},
+                                                   {"(1, 1, 1, 1, 1, 1, 1, 1)", 1}}) {
+    SCOPED_TRACE(shape_count.first);
+    r = Read(FortranU8(shape_count.first, shape_count.second));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.array.count, shape_count.second);
+    for (size_t i = 0; i < r.array.count; i++) EXPECT_EQ(static_cast<uint8_t*>(r.array.data)[i], i);
+    qk_npy_free(&r.array);
+  }
+}
+
+TEST(NpyFortran, StaysStrictAboutSizesAndShapes) {
+  ExpectRefused(RawNpy(1, Dict("<i4", "(2, 3)", "True"), Bytes(23)), "truncated data");
+  ExpectRefused(RawNpy(1, Dict("<i4", "(2, 3)", "True"), Bytes(25)), "1 unexpected bytes");
+  ExpectRefused(RawNpy(1, Dict("<i4", "(2, -3)", "True"), Bytes(24)), "non-negative dimension");
+  ExpectRefused(RawNpy(1, Dict("<i4", "(4294967296, 4294967296)", "True"), Bytes(8)), "overflows");
+  ExpectRefused(RawNpy(1, Dict(">i4", "(2, 3)", "True"), Bytes(24)), "big-endian");
+  ExpectRefused(RawNpy(1,
+                       "{'descr': '<i4', 'fortran_order': True, 'fortran_order': True, "
+                       "'shape': (2,)}",
+                       Bytes(8)),
+                "duplicate key 'fortran_order'");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Files
 // ---------------------------------------------------------------------------------------------
 class NpyFile : public ::testing::Test {
@@ -531,6 +642,165 @@ TEST_F(NpyFile, FailedWriteLeavesNothing) {
   a.count = 4;
   qk_npy_free(&a);
   EXPECT_TRUE(Entries().empty());
+}
+
+// NCHW on disk into an NHWC buffer: element [n][c][h][w] of the file's array goes to
+// out[((n * H + h) * W + w) * C + c]. Shapes large enough to take several chunks.
+TEST_F(NpyFile, StreamsIntoTheCallersLayoutInBothFileOrders) {
+  const size_t N = 2, C = 3, H = 401, W = 1000;  // 2.4 MB of uint8: three chunks
+  const size_t count = N * C * H * W;
+  auto value = [](size_t n, size_t c, size_t h, size_t w) {
+    return static_cast<uint8_t>(n * 101 + c * 37 + h * 7 + w * 3);
+  };
+  std::string c_data(count, '\0'), f_data(count, '\0');
+  for (size_t n = 0; n < N; n++)
+    for (size_t c = 0; c < C; c++)
+      for (size_t h = 0; h < H; h++)
+        for (size_t w = 0; w < W; w++) {
+          c_data[((n * C + c) * H + h) * W + w] = static_cast<char>(value(n, c, h, w));
+          f_data[n + N * (c + C * (h + H * w))] = static_cast<char>(value(n, c, h, w));
+        }
+  const std::string shape = "(2, 3, 401, 1000)";
+  WriteRaw("c.npy", RawNpy(1, Padded(1, Dict("|u1", shape)), c_data));
+  WriteRaw("f.npy", RawNpy(1, Padded(1, Dict("|u1", shape, "True")), f_data));
+  const size_t nhwc[4] = {H * W * C, 1, W * C, C};
+  for (const char* name : {"c.npy", "f.npy"}) {
+    SCOPED_TRACE(name);
+    qk_npy_file* file = nullptr;
+    qk_npy_array info;
+    char error[QK_NPY_ERROR_SIZE];
+    ASSERT_TRUE(qk_npy_open_file(Path(name).c_str(), &file, &info, error, sizeof(error))) << error;
+    EXPECT_EQ(info.dtype, QK_NPY_U8);
+    EXPECT_EQ(info.ndim, 4u);
+    EXPECT_EQ(info.shape[3], W);
+    EXPECT_EQ(info.bytes, count);
+    EXPECT_EQ(info.data, nullptr);
+    std::vector<uint8_t> out(count, 0xee);
+    ASSERT_TRUE(qk_npy_read_data(file, out.data(), nhwc, error, sizeof(error))) << error;
+    EXPECT_FALSE(qk_npy_read_data(file, out.data(), nhwc, error, sizeof(error)))
+        << "the data is read once";
+    qk_npy_close_file(file);
+    size_t mismatches = 0;
+    for (size_t n = 0; n < N; n++)
+      for (size_t c = 0; c < C; c++)
+        for (size_t h = 0; h < H; h++)
+          for (size_t w = 0; w < W; w++)
+            mismatches += out[((n * H + h) * W + w) * C + c] != value(n, c, h, w);
+    EXPECT_EQ(mismatches, 0u);
+    // And the whole-file reader hands the Fortran file over in C order.
+    qk_npy_array a;
+    ASSERT_TRUE(qk_npy_read_file(Path(name).c_str(), &a, error, sizeof(error))) << error;
+    ASSERT_EQ(a.bytes, count);
+    EXPECT_EQ(memcmp(a.data, c_data.data(), count), 0);
+    qk_npy_free(&a);
+  }
+  qk_npy_close_file(nullptr);
+}
+
+TEST_F(NpyFile, StreamingReadsStayStrict) {
+  char error[QK_NPY_ERROR_SIZE];
+  qk_npy_file* file = reinterpret_cast<qk_npy_file*>(1);
+  qk_npy_array info;
+  // Sizes are checked at open for a regular file.
+  const std::string valid = RawNpy(1, Padded(1, Dict("<i4", "(2, 3)", "True")), Bytes(24));
+  WriteRaw("short.npy", valid.substr(0, valid.size() - 1));
+  EXPECT_FALSE(qk_npy_open_file(Path("short.npy").c_str(), &file, &info, error, sizeof(error)));
+  EXPECT_EQ(file, nullptr);
+  EXPECT_TRUE(IsZeroed(info));
+  EXPECT_NE(std::string(error).find("short.npy: truncated data"), std::string::npos) << error;
+  WriteRaw("long.npy", valid + "??");
+  EXPECT_FALSE(qk_npy_open_file(Path("long.npy").c_str(), &file, &info, error, sizeof(error)));
+  EXPECT_NE(std::string(error).find("long.npy: 2 unexpected bytes"), std::string::npos) << error;
+  EXPECT_FALSE(qk_npy_open_file(Path("none.npy").c_str(), &file, &info, error, sizeof(error)));
+  EXPECT_NE(std::string(error).find("none.npy: cannot open"), std::string::npos) << error;
+  // Through a pipe, while the data is read: a short Fortran array, then a long C one.
+  for (const std::string& bytes :
+       {valid.substr(0, valid.size() - 5), RawNpy(1, Dict("<i4", "(2, 3)"), Bytes(24)) + "x"}) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    ASSERT_EQ(write(fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    close(fds[1]);
+    const std::string path = "/dev/fd/" + std::to_string(fds[0]);
+    ASSERT_TRUE(qk_npy_open_file(path.c_str(), &file, &info, error, sizeof(error))) << error;
+    std::vector<int32_t> out(6);
+    const size_t transposed[2] = {1, 2};
+    EXPECT_FALSE(qk_npy_read_data(file, out.data(), transposed, error, sizeof(error)));
+    EXPECT_TRUE(std::string(error).find("truncated data: shape (2, 3) of int32 needs 24 bytes, "
+                                        "the file has 19") != std::string::npos ||
+                std::string(error).find("unexpected bytes after the data") != std::string::npos)
+        << error;
+    qk_npy_close_file(file);
+    close(fds[0]);
+  }
+}
+
+// An NHWC int32 buffer written as an NCHW array, through more than one chunk.
+TEST_F(NpyFile, WritesAStridedLayout) {
+  const size_t N = 1, C = 5, H = 300, W = 250;  // 1.5 MB of int32
+  std::vector<int32_t> nhwc(N * H * W * C);
+  for (size_t i = 0; i < nhwc.size(); i++) nhwc[i] = static_cast<int32_t>(i * 2654435761u);
+  const size_t shape[4] = {N, C, H, W}, strides[4] = {H * W * C, 1, W * C, C};
+  char error[QK_NPY_ERROR_SIZE];
+  ASSERT_TRUE(qk_npy_write_file_strided(Path("y.npy").c_str(), QK_NPY_I32, 4, shape, nhwc.data(),
+                                        strides, error, sizeof(error)))
+      << error;
+  qk_npy_array y;
+  ASSERT_TRUE(qk_npy_read_file(Path("y.npy").c_str(), &y, error, sizeof(error))) << error;
+  ASSERT_EQ(y.count, nhwc.size());
+  const int32_t* v = static_cast<const int32_t*>(y.data);
+  size_t mismatches = 0;
+  for (size_t c = 0; c < C; c++)
+    for (size_t h = 0; h < H; h++)
+      for (size_t w = 0; w < W; w++)
+        mismatches += v[(c * H + h) * W + w] != nhwc[(h * W + w) * C + c];
+  EXPECT_EQ(mismatches, 0u);
+  qk_npy_free(&y);
+  // The header says C order, as numpy.save writes it.
+  FILE* f = fopen(Path("y.npy").c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  char head[128] = "";
+  ASSERT_EQ(fread(head, 1, sizeof(head) - 1, f), sizeof(head) - 1);
+  fclose(f);
+  EXPECT_NE(std::string(head + 10).find("'fortran_order': False, 'shape': (1, 5, 300, 250), }"),
+            std::string::npos);
+  // Bad arguments are refused before any file exists.
+  unlink(Path("y.npy").c_str());
+  EXPECT_FALSE(qk_npy_write_file_strided(Path("y.npy").c_str(), QK_NPY_INVALID, 4, shape,
+                                         nhwc.data(), strides, error, sizeof(error)));
+  const size_t huge[2] = {SIZE_MAX / 2, 4};
+  EXPECT_FALSE(qk_npy_write_file_strided(Path("y.npy").c_str(), QK_NPY_I32, 2, huge, nhwc.data(),
+                                         nullptr, error, sizeof(error)));
+  EXPECT_TRUE(Entries().empty());
+}
+
+TEST_F(NpyFile, TemporaryNameIsShortAndSymlinksAreWrittenThrough) {
+  const size_t shape[1] = {3};
+  qk_npy_array a;
+  char error[QK_NPY_ERROR_SIZE];
+  ASSERT_TRUE(qk_npy_alloc(&a, QK_NPY_U8, 1, shape, error, sizeof(error)));
+  // NAME_MAX (255) characters: the temporary name is not derived from it.
+  const std::string longest = std::string(251, 'n') + ".npy";
+  EXPECT_TRUE(qk_npy_write_file(Path(longest).c_str(), &a, error, sizeof(error))) << error;
+  EXPECT_EQ(Entries(), std::vector<std::string>{longest});
+  unlink(Path(longest).c_str());
+  EXPECT_FALSE(qk_npy_write_file(Path("n" + longest).c_str(), &a, error, sizeof(error)));
+  EXPECT_NE(std::string(error).find("File name too long"), std::string::npos) << error;
+  // A link (relative target) is written through; the link stays a link.
+  ASSERT_EQ(symlink("real.npy", Path("link.npy").c_str()), 0);
+  EXPECT_TRUE(qk_npy_write_file(Path("link.npy").c_str(), &a, error, sizeof(error))) << error;
+  struct stat st;
+  ASSERT_EQ(lstat(Path("link.npy").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(lstat(Path("real.npy").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_size, 128 + 3);
+  std::vector<std::string> names = Entries();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"link.npy", "real.npy"}));
+  // No write in progress: nothing to remove, nothing removed.
+  qk_npy_remove_partial_output();
+  EXPECT_EQ(Entries().size(), 2u);
+  qk_npy_free(&a);
 }
 
 TEST(NpyAlloc, RefusesBadArguments) {

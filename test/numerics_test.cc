@@ -104,7 +104,7 @@ TEST(NumericsFbgemm, BiasReciprocalPerTensorDivisionPerChannelAndTieToEven) {
 // x86 CVTPS2DQ overflow: sx = sw = 1, so = 1/128 -> mult = 128.
 // K = 518: acc = 518 * 255 * 127 = 16775430, v = 2147255040 < 2^31 -> r + zp clamps to 255.
 // K = 519: acc = 16807815 -> (float) 16807816 -> v = 2151400448 >= 2^31 -> INT32_MIN -> 0,
-// or the zero point with ReLU. (pytorch-onednn saturates instead: 255; see below.)
+// or the zero point with ReLU. (pytorch-onednn-1.13 saturates instead: 255; see below.)
 TEST(NumericsFbgemm, ConversionOverflowGivesIntegerIndefinite) {
   for (int k : {518, 519}) {
     Example e;
@@ -119,7 +119,7 @@ TEST(NumericsFbgemm, ConversionOverflowGivesIntegerIndefinite) {
     e.numerics = QK_NUMERICS_PYTORCH_QNNPACK;  // same x86 conversion
     e.relu = false;
     EXPECT_EQ(RunExample(e), (std::vector<int>{k == 518 ? 255 : 0})) << "K=" << k;
-    e.numerics = QK_NUMERICS_PYTORCH_ONEDNN;  // saturates in float before converting
+    e.numerics = QK_NUMERICS_PYTORCH_ONEDNN_1_13;  // saturates in float before converting
     EXPECT_EQ(RunExample(e), (std::vector<int>{255})) << "K=" << k;
   }
 }
@@ -167,7 +167,7 @@ TEST(NumericsZeroPointOrder, OnednnAddsInFloatOthersAfterRounding) {
   e.weight_scales = {1.0};
   e.zo = 200;
   e.bias_f = {0.5000001f};
-  e.numerics = QK_NUMERICS_PYTORCH_ONEDNN;
+  e.numerics = QK_NUMERICS_PYTORCH_ONEDNN_1_13;
   EXPECT_EQ(RunExample(e), (std::vector<int>{200}));
   e.numerics = QK_NUMERICS_PYTORCH_FBGEMM;
   EXPECT_EQ(RunExample(e), (std::vector<int>{201}));

@@ -35,19 +35,21 @@ class RequantTest : public testing::TestWithParam<const qk_isa_config*> {};
 // Random parameters covering the whole range a mode can produce, including multipliers > 1
 // (float overflow of the conversion), tiny ones and large biases.
 void RandomParams(std::mt19937& rng, size_t channels, bool s8, std::vector<float>* scale,
-                  std::vector<float>* bias, std::vector<int32_t>* mult, std::vector<int32_t>* shift,
-                  qk_requant_params* p) {
+                  std::vector<float>* bias, std::vector<float>* bias_scale,
+                  std::vector<int32_t>* mult, std::vector<int32_t>* shift, qk_requant_params* p) {
   std::uniform_real_distribution<double> log_scale(-30, 4);
   std::uniform_int_distribution<int32_t> m31(1 << 30, std::numeric_limits<int32_t>::max());
   std::uniform_int_distribution<int32_t> sh(-31, 8);
   std::normal_distribution<float> b(0.0f, 1e5f);
   scale->resize(channels);
   bias->resize(channels);
+  bias_scale->resize(channels);
   mult->resize(channels);
   shift->resize(channels);
   for (size_t i = 0; i < channels; i++) {
     (*scale)[i] = static_cast<float>(std::exp2(log_scale(rng)));
     (*bias)[i] = (rng() % 4 == 0) ? 0.0f : b(rng) * static_cast<float>(rng() % 3 == 0 ? 1e4 : 1);
+    (*bias_scale)[i] = static_cast<float>(std::exp2(log_scale(rng) + 20));
     (*mult)[i] = (rng() % 16 == 0) ? 0 : m31(rng);
     (*shift)[i] = sh(rng);
   }
@@ -55,6 +57,8 @@ void RandomParams(std::mt19937& rng, size_t channels, bool s8, std::vector<float
   std::uniform_int_distribution<int32_t> zp(qmin, qmax);
   p->scale = scale->data();
   p->bias = bias->data();
+  p->bias_scale = bias_scale->data();
+  p->post_scale = static_cast<float>(std::exp2(log_scale(rng) + 10));
   p->multiplier = mult->data();
   p->shift = shift->data();
   p->zero_point = rng() % 4 == 0 ? (rng() % 2 ? qmin : qmax) : zp(rng);
@@ -92,10 +96,10 @@ TEST_P(RequantTest, RandomMatchesGeneric) {
       const size_t offset = rng() % 5;
       const size_t acc_stride = nc + rng() % 3, out_stride = nc + rng() % 3;
       const bool s8 = rng() & 1;
-      std::vector<float> scale, bias;
+      std::vector<float> scale, bias, bias_scale;
       std::vector<int32_t> mult, shift;
       qk_requant_params p;
-      RandomParams(rng, nc + offset, s8, &scale, &bias, &mult, &shift, &p);
+      RandomParams(rng, nc + offset, s8, &scale, &bias, &bias_scale, &mult, &shift, &p);
       std::vector<int32_t> acc((mr - 1) * acc_stride + nc);
       for (auto& v : acc) {
         const int r = static_cast<int>(rng() % 8);
@@ -114,8 +118,8 @@ TEST_P(RequantTest, RandomMatchesGeneric) {
       checked += mr * nc;
     }
   }
-  std::printf("[ requant  ] %s random: %zu outputs of 4 families match generic\n", isa->name,
-              checked);
+  std::printf("[ requant  ] %s random: %zu outputs of %d families match generic\n", isa->name,
+              checked, static_cast<int>(QK_REQUANT_KIND_COUNT));
 }
 
 // ---- enumerated edges ----
@@ -181,9 +185,11 @@ TEST_P(RequantTest, EdgeCasesMatchGeneric) {
       for (const int32_t zp : {0, 1, s8 ? -128 : 255, s8 ? 127 : 128}) {
         for (size_t r = 0; r < 5; r++) {
           const Cases c = all.Rotated(r);
-          const qk_requant_params p{
-              c.scale.data(), c.bias.data(), c.multiplier.data(), c.shift.data(), zp,
-              s8 ? -128 : 0,  s8 ? 127 : 255};
+          // bias_scale = scale and post_scale 0.5: the fused and the scaled-bias families see
+          // the same edges (overflow, inf, NaN, ties after the extra operation).
+          const qk_requant_params p{c.scale.data(), c.bias.data(), c.multiplier.data(),
+                                    c.shift.data(), zp,           s8 ? -128 : 0,
+                                    s8 ? 127 : 255, c.scale.data(), 0.5f};
           std::vector<uint8_t> want(nc, 0xCD), got(nc, 0xCD);
           generic->requant[kind].fn(1, nc, c.acc.data(), nc, want.data(), nc, &p, 0);
           isa->requant[kind].fn(1, nc, c.acc.data(), nc, got.data(), nc, &p, 0);
@@ -198,19 +204,23 @@ TEST_P(RequantTest, EdgeCasesMatchGeneric) {
       }
     }
   }
-  std::printf("[ requant  ] %s: %zu edge-case outputs of 4 families match generic\n", isa->name,
-              checked);
+  std::printf("[ requant  ] %s: %zu edge-case outputs of %d families match generic\n",
+              isa->name, checked, static_cast<int>(QK_REQUANT_KIND_COUNT));
 }
 
 // The promise itself, independent of the generic code: FP32_CVT converts like x86 CVTPS2DQ, so a
 // value >= 2^31 becomes INT32_MIN and clamps to the LOW bound (ARM's saturating conversion
 // would give the high one), and -2^31 is in range.
-TEST_P(RequantTest, Fp32CvtOverflowGivesTheX86Answer) {
+// The promises below are checked on every ISA, generic included, against values worked out by
+// hand: they do not depend on the generic kernels being right.
+class RequantPromiseTest : public testing::TestWithParam<const qk_isa_config*> {};
+
+TEST_P(RequantPromiseTest, Fp32CvtOverflowGivesTheX86Answer) {
   const qk_requant_config& k = GetParam()->requant[QK_REQUANT_FP32_CVT];
   const float scale[] = {1.0f, 2.0f, 1.0f, 1.0f, 1.0f};
   const float bias[] = {2147483648.0f, 0.0f, kInf, -2147483648.0f, 2147483520.0f};
   const int32_t acc[] = {0, 1 << 30, 7, 0, 0};
-  const qk_requant_params p{scale, bias, nullptr, nullptr, 10, 0, 255};
+  const qk_requant_params p{scale, bias, nullptr, nullptr, 10, 0, 255, nullptr, 0.0f};
   uint8_t out[5] = {};
   k.fn(1, 5, acc, 5, out, 5, &p, 0);
   EXPECT_EQ(out[0], 0) << k.name << ": 2^31 must become INT32_MIN (x86), not INT32_MAX";
@@ -220,9 +230,71 @@ TEST_P(RequantTest, Fp32CvtOverflowGivesTheX86Answer) {
   EXPECT_EQ(out[4], 255) << k.name << ": 2147483520 is in range and clamps to 255";
 }
 
+// FP32_CVT_FMA rounds bias * bias_scale + acc once (FBGEMM's epilogue as GCC fuses it). With
+// acc = 5 * 2^22, bias 3 and bias_scale = (float)(1/3) = 11184811 * 2^-25, the exact bias term is
+// 1 + 2^-25: fused, acc + 1 + 2^-25 rounds up to 20971522 (float spacing 2 there), * 2^-23 = 2.5
+// + 2^-22 -> 3; rounded twice, (float)(1 + 2^-25) = 1, 20971521 ties to even 20971520 -> 2.5 -> 2.
+TEST_P(RequantPromiseTest, Fp32CvtFmaRoundsOnce) {
+  const qk_isa_config* isa = GetParam();
+  const float third = 1.0f / 3.0f;
+  const float scale[] = {0x1p-23f}, bias[] = {3.0f}, bias_scale[] = {third};
+  const int32_t acc[] = {5 << 22};
+  const qk_requant_params fused{scale, bias, nullptr, nullptr, 0, 0, 255, bias_scale, 0.0f};
+  uint8_t out = 0;
+  isa->requant[QK_REQUANT_FP32_CVT_FMA].fn(1, 1, acc, 1, &out, 1, &fused, 0);
+  EXPECT_EQ(out, 3) << isa->requant[QK_REQUANT_FP32_CVT_FMA].name << ": one rounding gives 3";
+  const float rounded_bias[] = {3.0f * third};  // the two-rounding form: exactly 1.0f
+  const qk_requant_params twice{scale, rounded_bias, nullptr, nullptr, 0, 0, 255, nullptr, 0.0f};
+  isa->requant[QK_REQUANT_FP32_CVT].fn(1, 1, acc, 1, &out, 1, &twice, 0);
+  EXPECT_EQ(out, 2) << isa->requant[QK_REQUANT_FP32_CVT].name << ": two roundings give 2";
+}
+
+// FP32_SBFZP (oneDNN 3.x): ((acc * scale) + bias) * post_scale + zero point, rounded once at the
+// end. Channel 0: (1 * 1 + 1.5) * 3 = 7.5 -> 8 (bias after the post scale would give 4.5 -> 4).
+// Channel 1: 5 * 0.5 * 1 + 1 = 3.5 -> 4 (zero point after rounding would give 2 + 1 = 3).
+// Channel 2: -300 * 1 * 1 + 10 -> clamped to 0 in float; channel 3: 2^31 * 1 -> clamped to 255.
+TEST_P(RequantPromiseTest, Fp32SbfzpOrder) {
+  const qk_isa_config* isa = GetParam();
+  const float scale[] = {1.0f, 0.5f, 1.0f, 1.0f}, bias[] = {1.5f, 0.0f, 0.0f, 0.0f};
+  const int32_t acc0[] = {1, 5, -300, kMax32};
+  const qk_requant_params p3{scale, bias, nullptr, nullptr, 0, 0, 255, nullptr, 3.0f};
+  uint8_t out[4] = {};
+  isa->requant[QK_REQUANT_FP32_SBFZP].fn(1, 1, acc0, 1, out, 1, &p3, 0);
+  EXPECT_EQ(out[0], 8) << isa->requant[QK_REQUANT_FP32_SBFZP].name;
+  const qk_requant_params p1{scale, bias, nullptr, nullptr, 1, 0, 255, nullptr, 1.0f};
+  isa->requant[QK_REQUANT_FP32_SBFZP].fn(1, 3, acc0 + 1, 3, out, 3, &p1, 1);
+  EXPECT_EQ(out[0], 4) << isa->requant[QK_REQUANT_FP32_SBFZP].name << ": zero point before rounding";
+  EXPECT_EQ(out[1], 0) << isa->requant[QK_REQUANT_FP32_SBFZP].name;
+  EXPECT_EQ(out[2], 255) << isa->requant[QK_REQUANT_FP32_SBFZP].name;
+}
+
+// GEMMLOWP adds the zero point in int32 with wrap-around before the clamp, as TFLite does:
+// MultiplyByQuantizedMultiplier(INT32_MAX, INT32_MAX, 0) = 2^31 - 2, + 10 wraps to -2^31 + 8,
+// which clamps to the LOW bound (a saturating add would give the high one).
+TEST_P(RequantPromiseTest, GemmlowpZeroPointAddWraps) {
+  const qk_isa_config* isa = GetParam();
+  const int32_t acc[] = {kMax32, kMax32 - 1000}, mult[] = {kMax32, kMax32}, shift[] = {0, 0};
+  const qk_requant_params p{nullptr, nullptr, mult, shift, 10, 0, 255, nullptr, 0.0f};
+  uint8_t out[2] = {};
+  isa->requant[QK_REQUANT_GEMMLOWP].fn(1, 2, acc, 2, out, 2, &p, 0);
+  EXPECT_EQ(out[0], 0) << isa->requant[QK_REQUANT_GEMMLOWP].name << ": 2^31 - 2 + 10 wraps";
+  EXPECT_EQ(out[1], 255) << isa->requant[QK_REQUANT_GEMMLOWP].name << ": 2^31 - 1002 + 10 fits";
+  // The same through the 64-channel paths of the wide kernels.
+  std::vector<int32_t> acc64(70, kMax32), mult64(70, kMax32), shift64(70, 0);
+  const qk_requant_params p64{nullptr, nullptr, mult64.data(), shift64.data(), 10, -128, 127,
+                              nullptr, 0.0f};
+  std::vector<uint8_t> out64(70, 0xCD);
+  isa->requant[QK_REQUANT_GEMMLOWP].fn(1, 70, acc64.data(), 70, out64.data(), 70, &p64, 0);
+  for (size_t n = 0; n < 70; n++) {
+    ASSERT_EQ(static_cast<int8_t>(out64[n]), -128) << isa->requant[QK_REQUANT_GEMMLOWP].name
+                                                   << " channel " << n;
+  }
+  std::printf("[ requant  ] %s promises: the gemmlowp wrap holds on every path\n", isa->name);
+}
+
 // ---- stress (SIMD ISAs) ----
 struct Case {
-  std::vector<float> scale, bias;
+  std::vector<float> scale, bias, bias_scale;
   std::vector<int32_t> mult, shift, acc;
   qk_requant_params p{};
   size_t mr = 0, nc = 0, offset = 0, acc_stride = 0, out_stride = 0;
@@ -288,6 +360,7 @@ Case MakeCase(std::mt19937& rng) {
   for (size_t i = 0; i < channels; i++) {
     c.scale.push_back(ScaleValue(rng));
     c.bias.push_back(BiasValue(rng));
+    c.bias_scale.push_back(rng() % 2 ? 1.0f / ScaleValue(rng) : ScaleValue(rng));
     c.mult.push_back(MultValue(rng));
     c.shift.push_back(static_cast<int32_t>(rng() % 40) - 31);  // -31 .. +8
   }
@@ -303,6 +376,8 @@ Case MakeCase(std::mt19937& rng) {
   if (rng() % 4 == 0) c.p.max = c.p.min + static_cast<int32_t>(rng() % (qmax - c.p.min + 1));
   c.p.scale = c.scale.data();
   c.p.bias = c.bias.data();
+  c.p.bias_scale = c.bias_scale.data();
+  c.p.post_scale = 1.0f / ScaleValue(rng);
   c.p.multiplier = c.mult.data();
   c.p.shift = c.shift.data();
   return c;
@@ -336,7 +411,12 @@ TEST_P(RequantStressTest, MatchesGeneric) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, RequantTest, testing::ValuesIn(qk_test::RunnableConfigs()),
+// Against generic: the SIMD ISAs only (generic against itself proves nothing).
+INSTANTIATE_TEST_SUITE_P(Isa, RequantTest,
+                         testing::ValuesIn(qk_test::RunnableConfigs(/*with_generic=*/false)),
+                         qk_test::IsaName);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RequantTest);  // a generic-only build
+INSTANTIATE_TEST_SUITE_P(Isa, RequantPromiseTest, testing::ValuesIn(qk_test::RunnableConfigs()),
                          qk_test::IsaName);
 INSTANTIATE_TEST_SUITE_P(Isa, RequantStressTest,
                          testing::ValuesIn(qk_test::RunnableConfigs(/*with_generic=*/false)),

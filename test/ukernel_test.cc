@@ -33,6 +33,30 @@ TEST_P(GemmUkernelTest, LargeKAndExtremesNoSaturation) {
   qk_test::GemmLargeKAndExtremes(GetParam()->gemm);
 }
 
+// The saturating GEMM (FBGEMM's vpmaddubsw rule) of every table against the same independent
+// reference with the pair rule; the extremes are where it saturates (255 * -128 * 2 < -32768).
+TEST_P(GemmUkernelTest, Sat16AllTailsBitExact) { qk_test::GemmAllTails(GetParam()->gemm_sat16, true); }
+
+TEST_P(GemmUkernelTest, Sat16LargeKAndExtremes) {
+  qk_test::GemmLargeKAndExtremes(GetParam()->gemm_sat16, true);
+}
+
+// The saturation is real: 255 * 127 + 255 * 127 = 64770 becomes 32767 per pair.
+TEST_P(GemmUkernelTest, Sat16SaturatesPairs) {
+  const qk_gemm_config& g = GetParam()->gemm_sat16;
+  const size_t k = 5;  // pairs (0,1) (2,3) and (4, zero)
+  std::vector<uint8_t> a(k, 255);
+  std::vector<int8_t> w(k, 127);
+  const int32_t colterm = 7;
+  size_t bytes = 0;
+  ASSERT_TRUE(g.packed_block_size(k, g.nr, g.kr, &bytes));
+  std::vector<uint8_t> packed(bytes);
+  g.pack(1, k, 1, 1, g.nr, g.kr, w.data(), &colterm, packed.data());
+  int32_t c = 0;
+  g.fn(1, 1, k, a.data(), k, packed.data(), &c, 1);
+  EXPECT_EQ(c, 7 + 32767 + 32767 + 255 * 127) << g.name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, GemmUkernelTest, testing::ValuesIn(qk_test::RunnableConfigs()),
                          qk_test::IsaName);
 
@@ -147,7 +171,10 @@ TEST_P(Im2colTest, MatchesGeneric) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, Im2colTest, testing::ValuesIn(qk_test::RunnableConfigs()),
+// The SIMD ISAs against generic (whose own check is conv2d_test's direct-convolution reference).
+INSTANTIATE_TEST_SUITE_P(Isa, Im2colTest,
+                         testing::ValuesIn(qk_test::RunnableConfigs(/*with_generic=*/false)),
                          qk_test::IsaName);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Im2colTest);  // a generic-only CPU or build
 
 }  // namespace

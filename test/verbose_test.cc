@@ -21,7 +21,7 @@ TEST(Verbose, OneLinePerCreateAndRun) {
   const double ws = 0.01;
   qk_conv2d_desc d;
   qk_conv2d_desc_init(&d);
-  d.numerics = QK_NUMERICS_PYTORCH_ONEDNN;
+  d.numerics = QK_NUMERICS_PYTORCH_ONEDNN_1_13;
   d.input_channels = 4;
   d.output_channels = 8;
   d.kernel_height = d.kernel_width = 3;
@@ -47,11 +47,11 @@ TEST(Verbose, OneLinePerCreateAndRun) {
   }
   const std::string isa = qk_get_isa();
   EXPECT_THAT(log, MatchesRegex("qk_verbose: create conv2d C=4 O=8 G=1 k=3x3 s=1x1 d=1x1 "
-                                "p=0,0,0,0 u8->u8 numerics=pytorch-onednn isa=" +
+                                "p=0,0,0,0 u8->u8 numerics=pytorch-onednn-1.13 isa=" +
                                 isa +
                                 " ukernels=qk_gemm_.* time=[0-9.]+ms\n"
                                 "qk_verbose: run conv2d N=1 H=6 W=5 -> 4x3 C=4 O=8 G=1 "
-                                "numerics=pytorch-onednn isa=" +
+                                "numerics=pytorch-onednn-1.13 isa=" +
                                 isa + " ukernels=qk_gemm_.* time=[0-9.]+ms\n"));
   // Errors are logged too.
   testing::internal::CaptureStderr();

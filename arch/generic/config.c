@@ -10,12 +10,18 @@ QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
     .required_features = 0,
     .gemm = {qk_gemm_u8s8_4x8c4__generic, "qk_gemm_u8s8_4x8c4__generic", 4, 8, 4,
              qk_packed_block_size__generic, qk_pack_gemm__generic},
+    .gemm_sat16 = {qk_gemm_u8s8_sat16_4x8c4__generic, "qk_gemm_u8s8_sat16_4x8c4__generic", 4, 8, 4,
+                   qk_packed_block_size__generic, qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__generic, "qk_requant_fp32_cvt__generic"},
             [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__generic, "qk_requant_fp32_sat__generic"},
             [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__generic, "qk_requant_fp32_fzp__generic"},
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__generic, "qk_requant_gemmlowp__generic"},
+            [QK_REQUANT_FP32_CVT_FMA] = {qk_requant_fp32_cvt_fma__generic,
+                                         "qk_requant_fp32_cvt_fma__generic"},
+            [QK_REQUANT_FP32_SBFZP] = {qk_requant_fp32_sbfzp__generic,
+                                       "qk_requant_fp32_sbfzp__generic"},
         },
     .im2col = qk_im2col_u8__generic,
     .dwconv = {qk_dwconv_u8s8_c16__generic, "qk_dwconv_u8s8_c16__generic", 16,

@@ -11,6 +11,7 @@ extern "C" {
 #endif
 
 QK_DECLARE_GEMM(qk_gemm_u8s8_4x8c4__generic);
+QK_DECLARE_GEMM(qk_gemm_u8s8_sat16_4x8c4__generic);
 /* The GEMM weight layout of arch/ukernel.h for any NR / KR: NR-column blocks of
  * int32 colterm[NR]; int8 w[ceil(k / KR)][NR][KR], K in (kh, kw, c) order (im2col's). Many ISAs
  * share it. */
@@ -21,6 +22,8 @@ QK_DECLARE_REQUANT(qk_requant_fp32_cvt__generic);
 QK_DECLARE_REQUANT(qk_requant_fp32_sat__generic);
 QK_DECLARE_REQUANT(qk_requant_fp32_fzp__generic);
 QK_DECLARE_REQUANT(qk_requant_gemmlowp__generic);
+QK_DECLARE_REQUANT(qk_requant_fp32_cvt_fma__generic);
+QK_DECLARE_REQUANT(qk_requant_fp32_sbfzp__generic);
 
 QK_DECLARE_IM2COL(qk_im2col_u8__generic);
 

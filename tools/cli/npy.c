@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,7 @@ typedef struct dtype_info {
 static const dtype_info k_dtypes[] = {
     {QK_NPY_U8, "u1", 1, "uint8"},    {QK_NPY_I8, "i1", 1, "int8"},
     {QK_NPY_I32, "i4", 4, "int32"},   {QK_NPY_I64, "i8", 8, "int64"},
-    {QK_NPY_F32, "f4", 4, "float32"},
+    {QK_NPY_F32, "f4", 4, "float32"}, {QK_NPY_F64, "f8", 8, "float64"},
 };
 #define NPY_DTYPE_COUNT (sizeof(k_dtypes) / sizeof(k_dtypes[0]))
 
@@ -194,6 +196,7 @@ static bool parse_prefix(const uint8_t* p, size_t avail, const char* name, npy_p
  * ------------------------------------------------------------------------------------------- */
 typedef struct header_meta {
   const dtype_info* dtype;
+  bool fortran; /* the data is in Fortran (column-major) order */
   size_t ndim;
   size_t shape[QK_NPY_MAX_DIMS];
 } header_meta;
@@ -368,9 +371,22 @@ static bool parse_shape(cursor* c, header_meta* meta) {
 
 /* '<f4', '|u1' ...: byte order then one of the supported type codes. */
 static bool parse_descr(cursor* c, header_meta* meta) {
+  skip_space(c);
+  if (c->p < c->end && *c->p == '[') {
+    return fail(c->error, c->error_size,
+                "%s: structured dtypes (a list of named fields) are not supported; save a plain "
+                "numeric array",
+                c->name);
+  }
   char descr[32];
   if (!parse_string(c, descr, sizeof(descr), "'descr'")) return false;
   const char order = descr[0];
+  if (strcmp(descr, "|O") == 0) {
+    return fail(c->error, c->error_size,
+                "%s: object arrays (dtype '|O', pickled Python objects) are not supported; save "
+                "a numeric array",
+                c->name);
+  }
   if (order == '>') {
     return fail(c->error, c->error_size,
                 "%s: big-endian dtype '%s' is not supported (only little-endian data)", c->name,
@@ -386,7 +402,7 @@ static bool parse_descr(cursor* c, header_meta* meta) {
   }
   return fail(c->error, c->error_size,
               "%s: unsupported dtype '%s' (supported: '|u1' uint8, '|i1' int8, '<i4' int32, "
-              "'<i8' int64, '<f4' float32)",
+              "'<i8' int64, '<f4' float32, '<f8' float64)",
               c->name, descr);
 }
 
@@ -415,17 +431,7 @@ static bool parse_entry(cursor* c, header_meta* meta, bool seen[KEY_COUNT]) {
   switch (k) {
     case KEY_DESCR: return parse_descr(c, meta);
     case KEY_SHAPE: return parse_shape(c, meta);
-    default: {
-      bool fortran = false;
-      if (!parse_bool(c, &fortran)) return false;
-      if (fortran) {
-        return fail(c->error, c->error_size,
-                    "%s: Fortran-order (column-major) arrays are not supported; save a "
-                    "C-contiguous array (numpy.ascontiguousarray)",
-                    c->name);
-      }
-      return true;
-    }
+    default: return parse_bool(c, &meta->fortran);
   }
 }
 
@@ -487,6 +493,92 @@ static void fill_array(qk_npy_array* array, const header_meta* meta, size_t coun
   array->data = data;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Layouts: elements in file order <-> elements of a strided array
+ *
+ * A walker visits the elements of an array in the order they are stored in the file (C order:
+ * the last index fastest; Fortran order: the first index fastest) and tracks where each one is
+ * in the caller's array (strides in items). Runs along the fastest file dimension are handled
+ * as one loop, so the per-element cost is a copy of itemsize bytes.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct walker {
+  size_t ndim; /* >= 1: a 0-D array walks as shape (1,) */
+  size_t itemsize;
+  size_t shape[QK_NPY_MAX_DIMS];   /* in file order: [0] is the fastest dimension */
+  size_t strides[QK_NPY_MAX_DIMS]; /* the caller's strides, in items, same order */
+  size_t index[QK_NPY_MAX_DIMS];
+  size_t offset; /* the current element's position in the caller's array, in items */
+} walker;
+
+/* strides == NULL: the dense C-order strides of the shape. */
+static void walker_init(walker* w, size_t ndim, const size_t* shape, bool fortran,
+                        const size_t* strides, size_t itemsize) {
+  memset(w, 0, sizeof(*w));
+  w->itemsize = itemsize;
+  size_t c_strides[QK_NPY_MAX_DIMS];
+  size_t step = 1;
+  for (size_t i = ndim; i-- > 0;) {
+    c_strides[i] = step;
+    step *= shape[i]; /* cannot overflow: the array's size was checked */
+  }
+  if (strides == NULL) strides = c_strides;
+  w->ndim = ndim ? ndim : 1;
+  w->shape[0] = w->strides[0] = 1;
+  for (size_t j = 0; j < ndim; j++) {
+    const size_t dim = fortran ? j : ndim - 1 - j;
+    w->shape[j] = shape[dim];
+    w->strides[j] = strides[dim];
+  }
+}
+
+/* Advances past a completed run of the fastest dimension (index[0] == shape[0]). */
+static void walker_carry(walker* w) {
+  w->offset -= w->shape[0] * w->strides[0];
+  w->index[0] = 0;
+  for (size_t k = 1; k < w->ndim; k++) {
+    w->offset += w->strides[k];
+    if (++w->index[k] < w->shape[k]) return;
+    w->offset -= w->shape[k] * w->strides[k];
+    w->index[k] = 0;
+  }
+}
+
+/* Copies n elements between `file` (consecutive, file order) and the caller's array `array`.
+ * to_array: file -> array (reading); else array -> file (writing). */
+static void walker_copy(walker* w, uint8_t* file, uint8_t* array, size_t n, bool to_array) {
+  const size_t size = w->itemsize;
+  while (n > 0) {
+    size_t run = w->shape[0] - w->index[0];
+    if (run > n) run = n;
+    const size_t stride = w->strides[0] * size;
+    uint8_t* a = array + w->offset * size;
+    if (stride == size) {
+      if (to_array)
+        memcpy(a, file, run * size);
+      else
+        memcpy(file, a, run * size);
+    } else if (size == 1) {
+      if (to_array) {
+        for (size_t i = 0; i < run; i++) a[i * stride] = file[i];
+      } else {
+        for (size_t i = 0; i < run; i++) file[i] = a[i * stride];
+      }
+    } else {
+      for (size_t i = 0; i < run; i++) {
+        if (to_array)
+          memcpy(a + i * stride, file + i * size, size);
+        else
+          memcpy(file + i * size, a + i * stride, size);
+      }
+    }
+    file += run * size;
+    n -= run;
+    w->index[0] += run;
+    w->offset += run * w->strides[0];
+    if (w->index[0] == w->shape[0]) walker_carry(w);
+  }
+}
+
 bool qk_npy_read_buffer(const void* buffer, size_t size, const char* name, qk_npy_array* array,
                         char* error, size_t error_size) {
   memset(array, 0, sizeof(*array));
@@ -511,14 +603,28 @@ bool qk_npy_read_buffer(const void* buffer, size_t size, const char* name, qk_np
   }
   void* data = malloc(bytes ? bytes : 1);
   if (data == NULL) return fail(error, error_size, "%s: out of memory for %zu bytes", name, bytes);
-  if (bytes) memcpy(data, p + data_offset, bytes);
+  if (bytes && !meta.fortran) {
+    memcpy(data, p + data_offset, bytes);
+  } else if (bytes) {
+    walker w;
+    walker_init(&w, meta.ndim, meta.shape, true, NULL, meta.dtype->size);
+    walker_copy(&w, (uint8_t*)(uintptr_t)(p + data_offset), data, count, true);
+  }
   fill_array(array, &meta, count, bytes, data);
   return true;
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Reading a file
+ * Reading a file: qk_npy_open_file (prefix, header, size check), qk_npy_read_data (the data, into
+ * any layout), qk_npy_close_file. qk_npy_read_file is the three in a row.
  * ------------------------------------------------------------------------------------------- */
+struct qk_npy_file {
+  FILE* f;
+  char* path; /* a copy, for messages */
+  header_meta meta;
+  size_t count, bytes;
+  bool data_read; /* qk_npy_read_data was called (it reads once) */
+};
 
 /* Reads up to n bytes; returns how many were read (< n only at end of file or on error). */
 static size_t read_fully(FILE* f, void* out, size_t n) {
@@ -563,67 +669,151 @@ static bool read_header(FILE* f, const char* path, const npy_prefix* prefix, hea
   return ok;
 }
 
-/* Reads exactly `bytes` bytes of data, then checks that the file ends there. Only one byte is
- * probed past the data, so an endless pipe cannot keep the reader busy. */
-static bool read_data(FILE* f, const char* path, const header_meta* meta, size_t bytes, void* data,
-                      char* error, size_t error_size) {
-  const size_t got = read_fully(f, data, bytes);
-  if (!read_error(f, path, error, error_size)) return false;
-  size_t count, expected;
-  if (got < bytes) return check_data_size(meta, got, path, &count, &expected, error, error_size);
-  uint8_t extra;
-  if (read_fully(f, &extra, 1) != 0) {
-    char shape[256];
-    format_shape(meta->ndim, meta->shape, shape, sizeof(shape));
-    return fail(error, error_size,
-                "%s: unexpected bytes after the data (shape %s of %s is %zu bytes)", path, shape,
-                meta->dtype->name, bytes);
-  }
-  return read_error(f, path, error, error_size);
-}
-
-/* Everything after the file is open: prefix, header, sizes, data, end of file. */
-static bool read_open_file(FILE* f, const char* path, qk_npy_array* array, char* error,
-                           size_t error_size) {
+/* Everything after the file is open: prefix, header, sizes. */
+static bool open_header(qk_npy_file* file, char* error, size_t error_size) {
+  FILE* f = file->f;
+  const char* path = file->path;
   struct stat st;
   if (fstat(fileno(f), &st) != 0) {
     return fail(error, error_size, "%s: cannot stat: %s", path, strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) return fail(error, error_size, "%s: is a directory", path);
   npy_prefix prefix = {0, 0, 0};
-  header_meta meta;
   if (!read_prefix(f, path, &prefix, error, error_size) ||
-      !read_header(f, path, &prefix, &meta, error, error_size)) {
+      !read_header(f, path, &prefix, &file->meta, error, error_size)) {
     return false;
   }
-  /* A regular file's size is compared before allocating, so that a shape claiming terabytes is
-   * refused as a truncated file rather than attempted. Pipes are checked while reading. */
+  /* A regular file's size is compared before anything is allocated, so that a shape claiming
+   * terabytes is refused as a truncated file rather than attempted. Pipes are checked while
+   * their data is read. */
   const size_t data_offset = prefix.prefix_bytes + prefix.header_bytes;
-  size_t count = 0, bytes = 0;
   if (S_ISREG(st.st_mode)) {
     const size_t size = (size_t)st.st_size;
     const size_t present = size > data_offset ? size - data_offset : 0;
-    if (!check_data_size(&meta, present, path, &count, &bytes, error, error_size)) return false;
-  } else if (!shape_sizes(meta.ndim, meta.shape, meta.dtype->size, &count, &bytes)) {
-    return check_data_size(&meta, 0, path, &count, &bytes, error, error_size); /* the overflow */
+    return check_data_size(&file->meta, present, path, &file->count, &file->bytes, error,
+                           error_size);
   }
-  void* data = malloc(bytes ? bytes : 1);
-  if (data == NULL) return fail(error, error_size, "%s: out of memory for %zu bytes", path, bytes);
-  if (!read_data(f, path, &meta, bytes, data, error, error_size)) {
-    free(data);
+  if (!shape_sizes(file->meta.ndim, file->meta.shape, file->meta.dtype->size, &file->count,
+                   &file->bytes)) {
+    return check_data_size(&file->meta, 0, path, &file->count, &file->bytes, error,
+                           error_size); /* the overflow message */
+  }
+  return true;
+}
+
+bool qk_npy_open_file(const char* path, qk_npy_file** file_out, qk_npy_array* info, char* error,
+                      size_t error_size) {
+  *file_out = NULL;
+  memset(info, 0, sizeof(*info));
+  qk_npy_file* file = calloc(1, sizeof(*file));
+  const size_t path_size = strlen(path) + 1;
+  char* copy = malloc(path_size);
+  if (file == NULL || copy == NULL) {
+    free(file);
+    free(copy);
+    return fail(error, error_size, "%s: out of memory", path);
+  }
+  memcpy(copy, path, path_size);
+  file->path = copy;
+  file->f = fopen(path, "rb");
+  if (file->f == NULL) {
+    fail(error, error_size, "%s: cannot open: %s", path, strerror(errno));
+    qk_npy_close_file(file);
     return false;
   }
-  fill_array(array, &meta, count, bytes, data);
+  if (!open_header(file, error, error_size)) {
+    qk_npy_close_file(file);
+    return false;
+  }
+  fill_array(info, &file->meta, file->count, file->bytes, NULL);
+  *file_out = file;
   return true;
+}
+
+/* After the last byte of data: the file must end there. Only one byte is probed, so an endless
+ * pipe cannot keep the reader busy. */
+static bool check_end(qk_npy_file* file, char* error, size_t error_size) {
+  uint8_t extra;
+  if (read_fully(file->f, &extra, 1) != 0) {
+    char shape[256];
+    format_shape(file->meta.ndim, file->meta.shape, shape, sizeof(shape));
+    return fail(error, error_size,
+                "%s: unexpected bytes after the data (shape %s of %s is %zu bytes)", file->path,
+                shape, file->meta.dtype->name, file->bytes);
+  }
+  return read_error(file->f, file->path, error, error_size);
+}
+
+/* Fewer than the declared bytes arrived (a pipe, or a file that shrank): the error. */
+static bool short_read(qk_npy_file* file, size_t got, char* error, size_t error_size) {
+  if (!read_error(file->f, file->path, error, error_size)) return false;
+  size_t count, bytes;
+  if (!check_data_size(&file->meta, got, file->path, &count, &bytes, error, error_size)) {
+    return false;
+  }
+  return fail(error, error_size, "%s: truncated data", file->path); /* not reached */
+}
+
+bool qk_npy_read_data(qk_npy_file* file, void* out, const size_t* strides, char* error,
+                      size_t error_size) {
+  if (file == NULL || file->data_read) {
+    return fail(error, error_size, "%s: the data was already read",
+                file ? file->path : "qk_npy_read_data");
+  }
+  file->data_read = true;
+  if (file->bytes == 0) return check_end(file, error, error_size);
+  if (strides == NULL && !file->meta.fortran) { /* the file's layout is the caller's: no copy */
+    const size_t got = read_fully(file->f, out, file->bytes);
+    if (got < file->bytes) return short_read(file, got, error, error_size);
+    return check_end(file, error, error_size);
+  }
+  const size_t itemsize = file->meta.dtype->size;
+  const size_t chunk_items = QK_NPY_CHUNK_BYTES / itemsize;
+  const size_t chunk_bytes =
+      (file->bytes < chunk_items * itemsize ? file->bytes : chunk_items * itemsize);
+  uint8_t* chunk = malloc(chunk_bytes);
+  if (chunk == NULL) return fail(error, error_size, "%s: out of memory", file->path);
+  walker w;
+  walker_init(&w, file->meta.ndim, file->meta.shape, file->meta.fortran, strides, itemsize);
+  bool ok = true;
+  for (size_t done = 0; ok && done < file->bytes;) {
+    const size_t want = file->bytes - done < chunk_bytes ? file->bytes - done : chunk_bytes;
+    const size_t got = read_fully(file->f, chunk, want);
+    if (got < want) {
+      ok = short_read(file, done + got, error, error_size);
+      break;
+    }
+    walker_copy(&w, chunk, out, got / itemsize, true);
+    done += got;
+  }
+  free(chunk);
+  return ok && check_end(file, error, error_size);
+}
+
+void qk_npy_close_file(qk_npy_file* file) {
+  if (file == NULL) return;
+  if (file->f != NULL) fclose(file->f);
+  free(file->path);
+  free(file);
 }
 
 bool qk_npy_read_file(const char* path, qk_npy_array* array, char* error, size_t error_size) {
   memset(array, 0, sizeof(*array));
-  FILE* f = fopen(path, "rb");
-  if (f == NULL) return fail(error, error_size, "%s: cannot open: %s", path, strerror(errno));
-  const bool ok = read_open_file(f, path, array, error, error_size);
-  fclose(f);
-  return ok;
+  qk_npy_file* file;
+  qk_npy_array info;
+  if (!qk_npy_open_file(path, &file, &info, error, error_size)) return false;
+  void* data = malloc(info.bytes ? info.bytes : 1);
+  bool ok =
+      data != NULL || fail(error, error_size, "%s: out of memory for %zu bytes", path, info.bytes);
+  ok = ok && qk_npy_read_data(file, data, NULL, error, error_size);
+  qk_npy_close_file(file);
+  if (!ok) {
+    free(data);
+    return false;
+  }
+  *array = info;
+  array->data = data;
+  return true;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -724,15 +914,197 @@ static bool write_all(int fd, const void* data, size_t n) {
   return true;
 }
 
-/* Creates "<path>.tmp.<pid>.<n>" exclusively (mode 0666 less the umask, as for any new file). */
-static int create_temporary(const char* path, char* name, size_t name_size) {
+/* ---- The temporary file of the write in progress, for qk_npy_remove_partial_output ----
+ * A fixed buffer (a signal handler can neither allocate nor wait for a lock), filled and cleared
+ * with the three signals blocked, so a handler sees either no name or a complete one. */
+#define NPY_TEMPORARY_MAX (PATH_MAX + 64)
+static char g_partial_name[NPY_TEMPORARY_MAX];
+static volatile sig_atomic_t g_partial_set;
+
+static void block_termination_signals(sigset_t* saved) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, saved);
+}
+
+static void restore_signals(const sigset_t* saved) { sigprocmask(SIG_SETMASK, saved, NULL); }
+
+void qk_npy_remove_partial_output(void) {
+  if (g_partial_set) {
+    unlink(g_partial_name);
+    g_partial_set = 0;
+  }
+}
+
+/* The file a write to `path` replaces: `path` itself, or for a symbolic link the end of its
+ * chain (a relative link target counts from the link's directory). At most 40 links, as Linux
+ * allows; a loop is ELOOP. Returns a malloc'ed path, or NULL with errno set. */
+static char* resolve_target(const char* path) {
+  size_t len = strlen(path);
+  char* current = malloc(len + 1);
+  if (current == NULL) return NULL;
+  memcpy(current, path, len + 1);
+  for (int links = 0;; links++) {
+    struct stat st;
+    if (lstat(current, &st) != 0) {
+      if (errno == ENOENT) return current; /* a new file (or a missing directory: open says) */
+      const int saved = errno;
+      free(current);
+      errno = saved;
+      return NULL;
+    }
+    if (!S_ISLNK(st.st_mode)) return current;
+    if (links == 40) {
+      free(current);
+      errno = ELOOP;
+      return NULL;
+    }
+    const size_t link_size = (size_t)st.st_size > 0 ? (size_t)st.st_size : PATH_MAX;
+    char* target = malloc(link_size + 1);
+    const ssize_t n = target ? readlink(current, target, link_size + 1) : -1;
+    if (n < 0 || (size_t)n > link_size) { /* n > link_size: the link changed meanwhile */
+      const int saved = n < 0 ? errno : EAGAIN;
+      free(target);
+      free(current);
+      errno = saved;
+      return NULL;
+    }
+    target[n] = '\0';
+    const char* slash = strrchr(current, '/');
+    const size_t dir_len = (target[0] != '/' && slash) ? (size_t)(slash - current) + 1 : 0;
+    char* next = malloc(dir_len + (size_t)n + 1);
+    if (next == NULL) {
+      free(target);
+      free(current);
+      errno = ENOMEM;
+      return NULL;
+    }
+    memcpy(next, current, dir_len);
+    memcpy(next + dir_len, target, (size_t)n + 1);
+    free(target);
+    free(current);
+    current = next;
+  }
+}
+
+/* Creates ".qk-<pid>-<n>.tmp" exclusively in the directory of `target` (mode 0666 less the umask,
+ * as for any new file) and records its name, with the termination signals blocked. The name is
+ * short whatever the target's, so that any valid target name works. */
+static int create_temporary(const char* target, char* name) {
+  const char* slash = strrchr(target, '/');
+  const size_t dir_len = slash ? (size_t)(slash - target) + 1 : 0;
+  if (dir_len + 48 > NPY_TEMPORARY_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
   for (int attempt = 0; attempt < 100; attempt++) {
-    snprintf(name, name_size, "%s.tmp.%ld.%d", path, (long)getpid(), attempt);
+    memcpy(name, target, dir_len);
+    snprintf(name + dir_len, NPY_TEMPORARY_MAX - dir_len, ".qk-%ld-%d.tmp", (long)getpid(),
+             attempt);
+    sigset_t saved;
+    block_termination_signals(&saved);
     const int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      memcpy(g_partial_name, name, strlen(name) + 1);
+      g_partial_set = 1;
+    }
+    const int saved_errno = errno;
+    restore_signals(&saved);
+    errno = saved_errno;
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   errno = EEXIST;
   return -1;
+}
+
+/* Writes the data of an array (header excluded) in C order: directly when `strides` is NULL,
+ * else gathered through a bounded buffer. */
+static bool write_data(int fd, qk_npy_dtype dtype, size_t ndim, const size_t* shape, size_t count,
+                       size_t bytes, const void* data, const size_t* strides) {
+  if (strides == NULL) return write_all(fd, data, bytes);
+  const size_t itemsize = qk_npy_dtype_size(dtype);
+  const size_t chunk_items = QK_NPY_CHUNK_BYTES / itemsize;
+  const size_t chunk_count = count < chunk_items ? count : chunk_items;
+  uint8_t* chunk = malloc(chunk_count ? chunk_count * itemsize : 1);
+  if (chunk == NULL) {
+    errno = ENOMEM;
+    return false;
+  }
+  walker w;
+  walker_init(&w, ndim, shape, false, strides, itemsize);
+  bool ok = true;
+  for (size_t done = 0; ok && done < count;) {
+    const size_t n = count - done < chunk_count ? count - done : chunk_count;
+    walker_copy(&w, chunk, (uint8_t*)(uintptr_t)data, n, false);
+    ok = write_all(fd, chunk, n * itemsize);
+    done += n;
+  }
+  const int saved = errno;
+  free(chunk);
+  errno = saved;
+  return ok;
+}
+
+bool qk_npy_write_file_strided(const char* path, qk_npy_dtype dtype, size_t ndim,
+                               const size_t* shape, const void* data, const size_t* strides,
+                               char* error, size_t error_size) {
+  if (path == NULL || path[0] == '\0') return fail(error, error_size, "empty output path");
+  /* The header (and the checks of dtype, rank and sizes) of the C-order array described. */
+  qk_npy_array array;
+  memset(&array, 0, sizeof(array));
+  array.dtype = dtype;
+  array.ndim = ndim;
+  if (ndim <= QK_NPY_MAX_DIMS) {
+    for (size_t i = 0; i < ndim; i++) array.shape[i] = shape[i];
+  }
+  array.data = (void*)(uintptr_t)data;
+  if (find_dtype(dtype) != NULL && ndim <= QK_NPY_MAX_DIMS &&
+      !shape_sizes(ndim, array.shape, qk_npy_dtype_size(dtype), &array.count, &array.bytes)) {
+    array.count = SIZE_MAX; /* refused by encode_header */
+  }
+  uint8_t header[NPY_HEADER_BUFFER];
+  char detail[256];
+  const size_t header_bytes = encode_header(&array, header, sizeof(header), detail, sizeof(detail));
+  if (header_bytes == 0) return fail(error, error_size, "%s: cannot write: %s", path, detail);
+
+  char* target = resolve_target(path);
+  if (target == NULL) {
+    return fail(error, error_size, "%s: cannot resolve the output path: %s", path, strerror(errno));
+  }
+  /* A replaced file keeps its permission bits (as when numpy.save overwrites it in place). */
+  struct stat st;
+  const bool replaces_file = stat(target, &st) == 0 && S_ISREG(st.st_mode);
+  char temporary[NPY_TEMPORARY_MAX];
+  const int fd = create_temporary(target, temporary);
+  if (fd < 0) {
+    fail(error, error_size, "%s: cannot create a temporary file next to it: %s", path,
+         strerror(errno));
+    free(target);
+    return false;
+  }
+  bool ok = (!replaces_file || fchmod(fd, st.st_mode & 07777) == 0) &&
+            write_all(fd, header, header_bytes) &&
+            write_data(fd, dtype, ndim, array.shape, array.count, array.bytes, data, strides);
+  int saved_errno = errno;
+  if (close(fd) != 0 && ok) {
+    ok = false;
+    saved_errno = errno;
+  }
+  if (!ok) fail(error, error_size, "%s: write error: %s", path, strerror(saved_errno));
+  sigset_t saved;
+  block_termination_signals(&saved);
+  if (ok && rename(temporary, target) != 0) {
+    ok = fail(error, error_size, "%s: cannot replace it with %s: %s", path, temporary,
+              strerror(errno));
+  }
+  if (!ok) unlink(temporary);
+  g_partial_set = 0;
+  restore_signals(&saved);
+  free(target);
+  return ok;
 }
 
 bool qk_npy_write_file(const char* path, const qk_npy_array* array, char* error,
@@ -740,32 +1112,9 @@ bool qk_npy_write_file(const char* path, const qk_npy_array* array, char* error,
   if (path == NULL || path[0] == '\0') return fail(error, error_size, "empty output path");
   uint8_t header[NPY_HEADER_BUFFER];
   char detail[256];
-  const size_t header_bytes = encode_header(array, header, sizeof(header), detail, sizeof(detail));
-  if (header_bytes == 0) return fail(error, error_size, "%s: cannot write: %s", path, detail);
-
-  const size_t name_size = strlen(path) + 64;
-  char* temporary = malloc(name_size);
-  if (temporary == NULL) return fail(error, error_size, "%s: out of memory", path);
-  const int fd = create_temporary(path, temporary, name_size);
-  if (fd < 0) {
-    fail(error, error_size, "%s: cannot create a temporary file next to it: %s", path,
-         strerror(errno));
-    free(temporary);
-    return false;
+  if (encode_header(array, header, sizeof(header), detail, sizeof(detail)) == 0) {
+    return fail(error, error_size, "%s: cannot write: %s", path, detail);
   }
-  bool ok = write_all(fd, header, header_bytes) && write_all(fd, array->data, array->bytes);
-  int saved_errno = errno;
-  if (close(fd) != 0 && ok) {
-    ok = false;
-    saved_errno = errno;
-  }
-  if (!ok) {
-    fail(error, error_size, "%s: write error: %s", path, strerror(saved_errno));
-  } else if (rename(temporary, path) != 0) {
-    ok = fail(error, error_size, "%s: cannot replace it with %s: %s", path, temporary,
-              strerror(errno));
-  }
-  if (!ok) unlink(temporary);
-  free(temporary);
-  return ok;
+  return qk_npy_write_file_strided(path, array->dtype, array->ndim, array->shape, array->data, NULL,
+                                   error, error_size);
 }

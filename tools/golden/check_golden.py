@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numerics_reference as R  # noqa: E402
 
 MAGIC = "qk-golden-conv2d 1"
-NUMERICS = {"pytorch-qnnpack", "pytorch-onednn", "pytorch-fbgemm", "onnxruntime", "tflite"}
+NUMERICS = {"pytorch-qnnpack", "pytorch-onednn-1.13", "pytorch-onednn", "pytorch-fbgemm", "pytorch-fbgemm-avx2", "pytorch-x86", "onnxruntime", "tflite", "xnnpack"}
 TYPE_RANGE = {"u8": (0, 255), "s8": (-128, 127)}
 # The keys of a case, in file order (after "case"); "expect" may be followed by "output".
 KEYS = ["numerics", "input_type", "input_shape", "weight_shape", "stride", "padding", "dilation",
@@ -216,7 +216,7 @@ def qs8_mults(c):
 
 def torch_refusal(c):
     """why torch 1.13 refuses this configuration, or None if it computes it"""
-    if c["numerics"] == "pytorch-onednn":
+    if c["numerics"] == "pytorch-onednn-1.13":
         if c["input_type"] != "u8":
             return "onednn: input must be quint8"
         if any(c["weight_zero_points"]):
@@ -254,12 +254,12 @@ def qnnpack_int32_wraps(c, acc):
 
 def expected(c, acc):
     """the reference's output, or None when this checker has no model for the case"""
-    if c["numerics"] not in ("pytorch-qnnpack", "pytorch-onednn") or c["bias_type"] == "s32":
+    if c["numerics"] not in ("pytorch-qnnpack", "pytorch-onednn-1.13") or c["bias_type"] == "s32":
         return None
     ws = per_oc(c, "weight_scales")
     pc = len(c["weight_scales"]) > 1
     a = (acc, c["input_scale"], ws, c["output_scale"], c["output_zero_point"], c["bias"], bool(c["relu"]))
-    if c["numerics"] == "pytorch-onednn":
+    if c["numerics"] == "pytorch-onednn-1.13":
         return R.requant_onednn(*a, per_channel=pc)
     if c["input_type"] == "s8":
         return R.requant_qnnpack_qs8(*a)

@@ -10,7 +10,7 @@ python3-numpy, hence /usr/bin/python3 rather than whatever python3 is first on P
 What the cases are
   * engine qnnpack: quint8 activations (QNNPACK q8conv path) and qint8 activations (XNNPACK
     qs8/qc8 path); both are numerics `pytorch-qnnpack`, told apart by input_type u8 / s8.
-  * engine onednn: quint8 activations, symmetric weights (numerics `pytorch-onednn`).
+  * engine onednn: quint8 activations, symmetric weights (numerics `pytorch-onednn-1.13`).
   * Each case draws a random configuration but is "focused" on one feature taken round-robin from
     a list (depthwise, dilation, asymmetric padding, tiny multiplier, huge bias ...), so even a
     60-case CI run covers every feature; the rest of the configuration stays random.
@@ -237,7 +237,7 @@ def draw_case(rng, engine, idx, focus, refusal, used_shapes):
     """one case as a dict; refusal = None or a REFUSALS kind to provoke on purpose"""
     if engine == "onednn":
         itype = "s8" if refusal == "s8_input" else "u8"
-        numerics = "pytorch-onednn"
+        numerics = "pytorch-onednn-1.13"
     else:
         itype = "s8" if (refusal or rng.random() < 0.45) else "u8"
         numerics = "pytorch-qnnpack"
@@ -405,7 +405,7 @@ def reference(c):
     # conv2d_acc only pads symmetrically: pad (possibly asymmetrically) here, then padding 0
     xp = pad_input(c["x"], s["pad"], c["xz"])
     acc = R.conv2d_acc(xp, c["xz"], c["w"], wz, s["stride"], (0, 0), s["dil"], s["groups"])
-    if c["numerics"] == "pytorch-onednn":
+    if c["numerics"] == "pytorch-onednn-1.13":
         return R.requant_onednn(acc, c["sx"], ws, c["so"], c["oz"], c["bias"], c["relu"], c["per_channel"])
     if c["itype"] == "s8":
         return R.requant_qnnpack_qs8(acc, c["sx"], ws, c["so"], c["oz"], c["bias"], c["relu"])

@@ -14,12 +14,18 @@ QK_INTERNAL const qk_isa_config qk_isa_config_i8mm = {
      * directly (no correction term). */
     .gemm = {qk_gemm_u8s8_4x16c8__i8mm, "qk_gemm_u8s8_4x16c8__i8mm", 4, 16, 8, qk_packed_block_size__generic,
              qk_pack_gemm__generic},
+    /* NEON has no u8 x s8 pair instruction to emulate FBGEMM's saturation with: generic. */
+    .gemm_sat16 = {qk_gemm_u8s8_sat16_4x8c4__generic, "qk_gemm_u8s8_sat16_4x8c4__generic", 4, 8, 4,
+                   qk_packed_block_size__generic, qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__neon, "qk_requant_fp32_cvt__neon"},
             [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__neon, "qk_requant_fp32_sat__neon"},
             [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__neon, "qk_requant_fp32_fzp__neon"},
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__neon, "qk_requant_gemmlowp__neon"},
+            [QK_REQUANT_FP32_CVT_FMA] = {qk_requant_fp32_cvt_fma__neon,
+                                         "qk_requant_fp32_cvt_fma__neon"},
+            [QK_REQUANT_FP32_SBFZP] = {qk_requant_fp32_sbfzp__neon, "qk_requant_fp32_sbfzp__neon"},
         },
     .im2col = qk_im2col_u8__neon,
     .dwconv = {qk_dwconv_u8s8_c16__neon, "qk_dwconv_u8s8_c16__neon", 16,

@@ -14,8 +14,8 @@
  *          ties against arch/common.h). RDBPOT rounds half AWAY from zero, which srshl
  *          (half up) does not, so it uses the reference's mask/threshold form with per-lane
  *          shifts (sshl by a negative count is an arithmetic right shift). The left shift wraps
- *          (sshl), as the generic uint32 shift does; + zero point saturates (sqadd), which the
- *          clamp to [min, max] then makes equal to the generic int64 sum. */
+ *          (sshl), as the generic uint32 shift does; + zero point wraps modulo 2^32 (an unsigned add), as TFLite's
+ *          int32 addition does before its clamp. */
 #include <arm_neon.h>
 
 #include "arch/arm/neon/neon-util.h"
@@ -38,7 +38,9 @@ static inline int32x4_t requant4(int32x4_t acc, int32x4_t multiplier, int32x4_t 
   const int32x4_t zero = vdupq_n_s32(0);
   const int32x4_t left = vmaxq_s32(shift, zero), right = vmaxq_s32(vnegq_s32(shift), zero);
   const int32x4_t r = rdbpot(vqrdmulhq_s32(vshlq_s32(acc, left), multiplier), right);
-  return vminq_s32(vmaxq_s32(vqaddq_s32(r, zp), lo), hi);
+  /* Unsigned add: the wrap is the rule, and GCC's vaddq_s32 is C vector arithmetic (UB on overflow). */
+  const int32x4_t y = vreinterpretq_s32_u32(vaddq_u32(vreinterpretq_u32_s32(r), vreinterpretq_u32_s32(zp)));
+  return vminq_s32(vmaxq_s32(y, lo), hi);
 }
 
 void qk_requant_gemmlowp__neon(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,

@@ -18,6 +18,8 @@ list(APPEND QK_ISA_SOURCES
   ${_dir}/qk_requant_fp32_sat__neon.c
   ${_dir}/qk_requant_fp32_fzp__neon.c
   ${_dir}/qk_requant_gemmlowp__neon.c
+  ${_dir}/qk_requant_fp32_cvt_fma__neon.c
+  ${_dir}/qk_requant_fp32_sbfzp__neon.c
   ${_dir}/qk_dwconv_u8s8_c16__neon.c
   ${_dir}/qk_im2col_u8__neon.c
 )

@@ -16,6 +16,8 @@ QK_DECLARE_REQUANT(qk_requant_fp32_cvt__neon);
 QK_DECLARE_REQUANT(qk_requant_fp32_sat__neon);
 QK_DECLARE_REQUANT(qk_requant_fp32_fzp__neon);
 QK_DECLARE_REQUANT(qk_requant_gemmlowp__neon);
+QK_DECLARE_REQUANT(qk_requant_fp32_cvt_fma__neon);
+QK_DECLARE_REQUANT(qk_requant_fp32_sbfzp__neon);
 QK_INTERNAL void qk_dwconv_u8s8_c16__neon(size_t channels, size_t pixels, size_t taps,
                                           const uint8_t* const* input, uint8_t xor_mask,
                                           const void* w, int32_t* acc, size_t acc_stride);

@@ -21,6 +21,11 @@ QK_DECLARE_REQUANT(qk_requant_fp32_cvt__avx2);
 QK_DECLARE_REQUANT(qk_requant_fp32_sat__avx2);
 QK_DECLARE_REQUANT(qk_requant_fp32_fzp__avx2);
 QK_DECLARE_REQUANT(qk_requant_gemmlowp__avx2);
+/* Needs FMA as well (every AVX2 CPU qk knows has it; the avx2 table requires it). */
+QK_DECLARE_REQUANT(qk_requant_fp32_cvt_fma__avx2);
+QK_DECLARE_REQUANT(qk_requant_fp32_sbfzp__avx2);
+/* Generic GEMM layout with NR = 16, KR = 4 (qk_pack_gemm__generic). */
+QK_DECLARE_GEMM(qk_gemm_u8s8_sat16_4x16c4__avx2);
 QK_INTERNAL void qk_dwconv_u8s8_c16__avx2(size_t channels, size_t pixels, size_t taps,
                                           const uint8_t* const* input, uint8_t xor_mask,
                                           const void* w, int32_t* acc, size_t acc_stride);

@@ -26,12 +26,17 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx2 = {
     .required_features = QK_CPU_AVX2,
     .gemm = {qk_gemm_u8s8_5x16c2__avx2, "qk_gemm_u8s8_5x16c2__avx2", 5, 16, 2,
              qk_packed_block_size_c2_i16__avx2, qk_pack_gemm_c2_i16__avx2},
+    .gemm_sat16 = {qk_gemm_u8s8_sat16_4x16c4__avx2, "qk_gemm_u8s8_sat16_4x16c4__avx2", 4, 16, 4,
+                   qk_packed_block_size__generic, qk_pack_gemm__generic},
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__avx2, "qk_requant_fp32_cvt__avx2"},
             [QK_REQUANT_FP32_SAT] = {qk_requant_fp32_sat__avx2, "qk_requant_fp32_sat__avx2"},
             [QK_REQUANT_FP32_FZP] = {qk_requant_fp32_fzp__avx2, "qk_requant_fp32_fzp__avx2"},
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__avx2, "qk_requant_gemmlowp__avx2"},
+            [QK_REQUANT_FP32_CVT_FMA] = {qk_requant_fp32_cvt_fma__avx2,
+                                         "qk_requant_fp32_cvt_fma__avx2"},
+            [QK_REQUANT_FP32_SBFZP] = {qk_requant_fp32_sbfzp__avx2, "qk_requant_fp32_sbfzp__avx2"},
         },
     .im2col = qk_im2col_u8__avx2,
     .dwconv = {qk_dwconv_u8s8_c16__avx2, "qk_dwconv_u8s8_c16__avx2", 16,

@@ -1,31 +1,21 @@
-/* qk_requant_fp32_sat__avx2 — the FP32_SAT epilogue (XNNPACK / qnnpack s8; ONNX Runtime),
- * 8 columns per ymm.
+/* qk_requant_fp32_sat__avx2 — the FP32_SAT epilogue (XNNPACK, ONNX Runtime), 8 columns per ymm.
  *
- * Same operations as qk_requant_fp32_sat__generic, in the same order:
- *   v = (float)acc * scale[n]                                   one float32 rounding
- *   v = clamp(v, (float)(min - zero_point), (float)(max - zero_point))   max(lo, min(hi, v))
- *   y = rne(v) + zero_point                                     vcvtps2dq, in range after the clamp
- * mr x nc tile, any nc (masked loads for the last < 8 columns); acc row stride acc_stride int32,
- * out row stride out_stride bytes. Needs AVX2. */
+ * Same operations as qk_requant_fp32_sat__generic:
+ *   v = (float)acc * scale[n]                             vcvtdq2ps, vmulps
+ *   v = clamp(v, min - zero_point, max - zero_point)      vminps / vmaxps (NaN as in the C)
+ *   y = rne(v) + zero_point                               vcvtps2dq, vpaddd
+ * Any mr x nc tile. Needs AVX2. */
 #include "arch/x86/avx2/avx2.h"
 #include "arch/x86/avx2/requant.h"
 
-void qk_requant_fp32_sat__avx2(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
-                               uint8_t* out, size_t out_stride, const qk_requant_params* params,
-                               size_t channel_offset) {
-  const float* scale = params->scale + channel_offset;
-  const __m256 vlo = _mm256_set1_ps((float)(params->min - params->zero_point));
-  const __m256 vhi = _mm256_set1_ps((float)(params->max - params->zero_point));
-  const __m256i vzp = _mm256_set1_epi32(params->zero_point);
-  for (size_t n = 0; n < nc; n += 8) {
-    const size_t cols = nc - n < 8 ? nc - n : 8;
-    const __m256i mask = qk_avx2_lane_mask(cols);
-    const __m256 vscale = qk_avx2_load_f32(scale + n, cols, mask);
-    for (size_t m = 0; m < mr; m++) {
-      const __m256i vacc = qk_avx2_load_i32(acc + m * acc_stride + n, cols, mask);
-      const __m256 v = qk_avx2_clamp_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(vacc), vscale), vlo, vhi);
-      const __m256i y = _mm256_add_epi32(_mm256_cvtps_epi32(v), vzp);
-      qk_avx2_store_u8(out + m * out_stride + n, y, cols);
-    }
-  }
+static inline __m256i lanes(__m256i acc, const qk_avx2_columns* c, const qk_avx2_tile_constants* k) {
+  const __m256 v = qk_avx2_clamp_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), c->scale),
+                                    k->lo_minus_zp_f, k->hi_minus_zp_f);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(v), k->zp);
+}
+
+void qk_requant_fp32_sat__avx2(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride, uint8_t* out,
+            size_t out_stride, const qk_requant_params* params, size_t channel_offset) {
+  qk_avx2_requant_tile(mr, nc, acc, acc_stride, out, out_stride, params, channel_offset,
+                       QK_AVX2_SCALE, lanes);
 }

@@ -12,7 +12,7 @@
  *     wraps to INT32_MIN (no other product reaches INT32_MIN): that lane becomes INT32_MAX.
  *   RoundingDivideByPOT(v, e), e = max(-shift, 0): (v >> e) + (remainder > threshold), with
  *     mask = 2^e - 1, remainder = v & mask, threshold = (mask >> 1) + (v < 0)  (vpsravd, compares)
- * then the zero point is added after clamping to [min - zp, max - zp] (no int32 overflow).
+ * then y = clamp(r + zero_point, min, max) with the + wrapping (vpaddd), as TFLite's int32 add.
  * mr x nc tile, any nc (masked loads for the last < 8 columns). Needs AVX2. */
 #include "arch/x86/avx2/avx2.h"
 #include "arch/x86/avx2/requant.h"
@@ -41,26 +41,14 @@ static inline __m256i rdbpot(__m256i v, __m256i e) {
   return _mm256_sub_epi32(_mm256_srav_epi32(v, e), round_up);
 }
 
+static inline __m256i lanes(__m256i acc, const qk_avx2_columns* c, const qk_avx2_tile_constants* k) {
+  const __m256i r = rdbpot(srdhm(_mm256_sllv_epi32(acc, c->left_shift), c->multiplier), c->right_shift);
+  return _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(r, k->zp), k->lo), k->hi);
+}
+
 void qk_requant_gemmlowp__avx2(size_t mr, size_t nc, const int32_t* acc, size_t acc_stride,
                                uint8_t* out, size_t out_stride, const qk_requant_params* params,
                                size_t channel_offset) {
-  const int32_t* multiplier = params->multiplier + channel_offset;
-  const int32_t* shift = params->shift + channel_offset;
-  const __m256i vlo = _mm256_set1_epi32(params->min - params->zero_point);
-  const __m256i vhi = _mm256_set1_epi32(params->max - params->zero_point);
-  const __m256i vzp = _mm256_set1_epi32(params->zero_point);
-  const __m256i zero = _mm256_setzero_si256();
-  for (size_t n = 0; n < nc; n += 8) {
-    const size_t cols = nc - n < 8 ? nc - n : 8;
-    const __m256i mask = qk_avx2_lane_mask(cols);
-    const __m256i vmult = qk_avx2_load_i32(multiplier + n, cols, mask);
-    const __m256i vshift = qk_avx2_load_i32(shift + n, cols, mask);
-    const __m256i left = _mm256_max_epi32(vshift, zero);
-    const __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, vshift), zero);
-    for (size_t m = 0; m < mr; m++) {
-      const __m256i vacc = qk_avx2_load_i32(acc + m * acc_stride + n, cols, mask);
-      const __m256i r = rdbpot(srdhm(_mm256_sllv_epi32(vacc, left), vmult), right);
-      qk_avx2_store_u8(out + m * out_stride + n, qk_avx2_clamp_add_zp(r, vlo, vhi, vzp), cols);
-    }
-  }
+  qk_avx2_requant_tile(mr, nc, acc, acc_stride, out, out_stride, params, channel_offset,
+                       QK_AVX2_MULTIPLIER | QK_AVX2_SHIFT, lanes);
 }

@@ -12,7 +12,13 @@ set(_srcs
   ${_dir}/qk_requant_gemmlowp__avx2.c
   ${_dir}/qk_im2col_u8__avx2.c
   ${_dir}/qk_dwconv_u8s8_c16__avx2.c
+  ${_dir}/qk_requant_fp32_sbfzp__avx2.c
+  ${_dir}/qk_gemm_u8s8_sat16_4x16c4__avx2.c
 )
 set_source_files_properties(${_srcs} PROPERTIES COMPILE_OPTIONS "-mavx2")
+# The fused epilogue is the one kernel that needs FMA: it reproduces an FMA (vfmadd231ps).
+set(_fma_srcs ${_dir}/qk_requant_fp32_cvt_fma__avx2.c)
+set_source_files_properties(${_fma_srcs} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
+list(APPEND _srcs ${_fma_srcs})
 list(APPEND QK_ISA_SOURCES ${_srcs})
 list(APPEND QK_ISA_DEFINITIONS QK_HAVE_AVX2)

@@ -24,6 +24,22 @@
 #include "arch/dispatch.h"
 #include "arch/x86/avx512vnni/avx512vnni.h"
 #include "arch/generic/generic.h"
+/* The families with no AVX-512 kernel of their own take AVX2's (every AVX512-VNNI CPU has AVX2
+ * and FMA), or the generic ones in a build without the avx2 folder. */
+#ifdef QK_HAVE_AVX2
+#include "arch/x86/avx2/avx2.h"
+#define QK_AVX512VNNI_EPILOGUE(family) \
+  { qk_requant_##family##__avx2, "qk_requant_" #family "__avx2" }
+#define QK_AVX512VNNI_GEMM_SAT16 \
+  { qk_gemm_u8s8_sat16_4x16c4__avx2, "qk_gemm_u8s8_sat16_4x16c4__avx2", 4, 16, 4, \
+    qk_packed_block_size__generic, qk_pack_gemm__generic }
+#else
+#define QK_AVX512VNNI_EPILOGUE(family) \
+  { qk_requant_##family##__generic, "qk_requant_" #family "__generic" }
+#define QK_AVX512VNNI_GEMM_SAT16 \
+  { qk_gemm_u8s8_sat16_4x8c4__generic, "qk_gemm_u8s8_sat16_4x8c4__generic", 4, 8, 4, \
+    qk_packed_block_size__generic, qk_pack_gemm__generic }
+#endif
 
 QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     .id = QK_ISA_AVX512VNNI,
@@ -31,6 +47,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     .required_features = QK_CPU_AVX512VNNI,
     .gemm = {qk_gemm_u8s8_10x32c4__avx512vnni, "qk_gemm_u8s8_10x32c4__avx512vnni", 10, 32, 4,
              qk_packed_block_size__generic, qk_pack_gemm__generic},
+    /* VNNI has no saturating form: FBGEMM's rule is vpmaddubsw's (AVX2). */
+    .gemm_sat16 = QK_AVX512VNNI_GEMM_SAT16,
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = {qk_requant_fp32_cvt__avx512vnni,
@@ -41,6 +59,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
                                      "qk_requant_fp32_fzp__avx512vnni"},
             [QK_REQUANT_GEMMLOWP] = {qk_requant_gemmlowp__avx512vnni,
                                      "qk_requant_gemmlowp__avx512vnni"},
+            [QK_REQUANT_FP32_CVT_FMA] = QK_AVX512VNNI_EPILOGUE(fp32_cvt_fma),
+            [QK_REQUANT_FP32_SBFZP] = QK_AVX512VNNI_EPILOGUE(fp32_sbfzp),
         },
     .im2col = qk_im2col_u8__avx512vnni,
     .dwconv = {qk_dwconv_u8s8_c64__avx512vnni, "qk_dwconv_u8s8_c64__avx512vnni", 64,

@@ -8,9 +8,10 @@
  *          INT32_MIN * INT32_MIN -> INT32_MAX       into place by shifts and one blend; the one
  *                                                   product that wraps to INT32_MIN is saturated
  *   RDBPOT by max(-shift, 0): (x >> e) + (x & mask > (mask >> 1) + (x < 0))
- *   y = clamp(r + zero_point, min, max)             64 channels at a time with saturating packs
- *                                                   (requant.h), the rest as
- *                                                   clamp(r, min - zp, max - zp) + zp
+ *   y = clamp(r + zero_point, min, max)             the + wraps modulo 2^32 (vpaddd), as TFLite's
+ *                                                   int32 add does; then 64 channels at a time
+ *                                                   with saturating packs (requant.h), the rest
+ *                                                   with vpmaxsd / vpminsd
  * Tile: mr x nc of int32 (row stride acc_stride elements) to bytes (row stride out_stride);
  * channel tails with lane masks. Requires AVX512 F + BW + VL. */
 #include "arch/x86/avx512vnni/avx512vnni.h"
@@ -70,9 +71,12 @@ void qk_requant_gemmlowp__avx512vnni(size_t mr, size_t nc, const int32_t* acc, s
                                      const qk_requant_params* params, size_t channel_offset) {
   const int32_t* multiplier = params->multiplier + channel_offset;
   const int32_t* shift = params->shift + channel_offset;
+  /* TFLite adds the zero point in int32, wrapping, before the clamp: r + zp here, then a
+   * narrowing with no zero point of its own. */
+  const __m512i zp = _mm512_set1_epi32(params->zero_point);
   size_t n = 0;
   qk_avx512_narrow narrow;
-  if (qk_avx512_narrow_init(params->zero_point, params->min, params->max, true, &narrow)) {
+  if (qk_avx512_narrow_init(0, params->min, params->max, true, &narrow)) {
     for (; n + 64 <= nc; n += 64) {
       channels c[4];
       for (size_t j = 0; j < 4; j++) {
@@ -81,20 +85,20 @@ void qk_requant_gemmlowp__avx512vnni(size_t mr, size_t nc, const int32_t* acc, s
       for (size_t m = 0; m < mr; m++) {
         const int32_t* a = acc + m * acc_stride + n;
         __m512i r[4];
-        for (size_t j = 0; j < 4; j++) r[j] = mbqm(_mm512_loadu_si512(a + 16 * j), &c[j]);
+        for (size_t j = 0; j < 4; j++) {
+          r[j] = _mm512_add_epi32(mbqm(_mm512_loadu_si512(a + 16 * j), &c[j]), zp);
+        }
         qk_avx512_narrow_store64(out + m * out_stride + n, r[0], r[1], r[2], r[3], &narrow);
       }
     }
   }
-  const __m512i zp = _mm512_set1_epi32(params->zero_point);
-  __m512i lo, hi;
-  qk_avx512_int_bounds(params->min, params->max, params->zero_point, &lo, &hi);
+  const __m512i lo = _mm512_set1_epi32(params->min), hi = _mm512_set1_epi32(params->max);
   for (; n < nc; n += 16) {
     const __mmask16 lanes = qk_avx512_lanes(nc - n);
     const channels c = load_channels(multiplier + n, shift + n, lanes);
     for (size_t m = 0; m < mr; m++) {
       __m512i r = mbqm(_mm512_maskz_loadu_epi32(lanes, acc + m * acc_stride + n), &c);
-      r = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), zp);
+      r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, zp), lo), hi);
       qk_avx512_store_bytes(out + m * out_stride + n, lanes, r);
     }
   }

@@ -25,6 +25,9 @@
 #define QK_AVXVNNI_EPILOGUE(family) \
   { qk_requant_##family##__avx2, "qk_requant_" #family "__avx2" }
 #define QK_AVXVNNI_IM2COL qk_im2col_u8__avx2
+#define QK_AVXVNNI_GEMM_SAT16 \
+  { qk_gemm_u8s8_sat16_4x16c4__avx2, "qk_gemm_u8s8_sat16_4x16c4__avx2", 4, 16, 4, \
+    qk_packed_block_size__generic, qk_pack_gemm__generic }
 #define QK_AVXVNNI_DWCONV \
   { qk_dwconv_u8s8_c16__avx2, "qk_dwconv_u8s8_c16__avx2", 16, qk_packed_dwconv_size__generic, \
     qk_pack_dwconv__generic }
@@ -32,6 +35,9 @@
 #define QK_AVXVNNI_EPILOGUE(family) \
   { qk_requant_##family##__generic, "qk_requant_" #family "__generic" }
 #define QK_AVXVNNI_IM2COL qk_im2col_u8__generic
+#define QK_AVXVNNI_GEMM_SAT16 \
+  { qk_gemm_u8s8_sat16_4x8c4__generic, "qk_gemm_u8s8_sat16_4x8c4__generic", 4, 8, 4, \
+    qk_packed_block_size__generic, qk_pack_gemm__generic }
 #define QK_AVXVNNI_DWCONV \
   { qk_dwconv_u8s8_c16__generic, "qk_dwconv_u8s8_c16__generic", 16, \
     qk_packed_dwconv_size__generic, qk_pack_dwconv__generic }
@@ -43,12 +49,16 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
     .required_features = QK_CPU_AVXVNNI | QK_CPU_AVX2,
     .gemm = {qk_gemm_u8s8_6x16c4__avxvnni, "qk_gemm_u8s8_6x16c4__avxvnni", 6, 16, 4,
              qk_packed_block_size__generic, qk_pack_gemm__generic},
+    /* VNNI has no saturating form: FBGEMM's rule is vpmaddubsw's, which AVX2 has. */
+    .gemm_sat16 = QK_AVXVNNI_GEMM_SAT16,
     .requant =
         {
             [QK_REQUANT_FP32_CVT] = QK_AVXVNNI_EPILOGUE(fp32_cvt),
             [QK_REQUANT_FP32_SAT] = QK_AVXVNNI_EPILOGUE(fp32_sat),
             [QK_REQUANT_FP32_FZP] = QK_AVXVNNI_EPILOGUE(fp32_fzp),
             [QK_REQUANT_GEMMLOWP] = QK_AVXVNNI_EPILOGUE(gemmlowp),
+            [QK_REQUANT_FP32_CVT_FMA] = QK_AVXVNNI_EPILOGUE(fp32_cvt_fma),
+            [QK_REQUANT_FP32_SBFZP] = QK_AVXVNNI_EPILOGUE(fp32_sbfzp),
         },
     .im2col = QK_AVXVNNI_IM2COL,
     .dwconv = QK_AVXVNNI_DWCONV,
