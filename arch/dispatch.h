@@ -40,6 +40,15 @@ typedef struct qk_isa_config {
    * weight_block_bytes: packed weight bytes (as the ISA packs them) of one N block, re-read for
    *                     every MR rows of a tile. */
   size_t im2col_tile_bytes, max_tile_pixels, weight_block_bytes;
+
+  /* ---- linear (kernels/linear.c) ---- */
+
+  /* ---- add / mul (kernels/eltwise.c) ---- */
+
+  /* ---- pooling (kernels/pool.c) ---- */
+
+  /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 } qk_isa_config;
 
 /* The tables, one per ISA folder (arch/x86/<isa>/config.c, arch/arm/<isa>/config.c), compiled in

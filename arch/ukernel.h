@@ -182,6 +182,16 @@ typedef struct qk_dwconv_config {
   QK_INTERNAL void name(size_t channels, size_t taps, size_t cb, const int8_t* w, \
                         const int32_t* colterm, void* packed)
 
+/* ---- Microkernels of the operators beyond conv2d (one section per operator family) ---- */
+
+/* ---- linear (kernels/linear.c) ---- */
+
+/* ---- add / mul (kernels/eltwise.c) ---- */
+
+/* ---- pooling (kernels/pool.c) ---- */
+
+/* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -317,6 +317,18 @@ QK_API void qk_conv2d_delete(qk_conv2d* op);
 QK_API const char* qk_conv2d_isa(const qk_conv2d* op);
 QK_API const char* qk_conv2d_ukernels(const qk_conv2d* op);
 
+/* ---------------------------------------------------------------------------------------------
+ * Operators beyond conv2d (one section each; docs/operators.md)
+ * ------------------------------------------------------------------------------------------- */
+
+/* ---- linear (kernels/linear.c) ---- */
+
+/* ---- add / mul (kernels/eltwise.c) ---- */
+
+/* ---- pooling (kernels/pool.c) ---- */
+
+/* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -39,3 +39,14 @@ endif()
 # Each case starts qk as a new process (about 100 of them): slow under an emulator.
 set_tests_properties(cli_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
   TIMEOUT ${QK_TEST_TIMEOUT})
+
+# Operators beyond conv2d: CLI tests of each (one block each).
+
+# ---- linear ----
+
+# ---- eltwise ----
+
+# ---- pool ----
+
+# ---- act ----
+

@@ -89,4 +89,13 @@ int run_conv2d(int argc, char** argv, failure* f);
 int run_quantize(int argc, char** argv, failure* f);
 int run_dequantize(int argc, char** argv, failure* f);
 
+/* ---- linear (kernels/linear.c) ---- */
+
+/* ---- add / mul (kernels/eltwise.c) ---- */
+
+/* ---- pooling (kernels/pool.c) ---- */
+
+/* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
+
 #endif /* QK_CLI_H */

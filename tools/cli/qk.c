@@ -83,6 +83,15 @@ static const command k_commands[] = {
     {"conv2d", "quantized 2-D convolution of .npy arrays", run_conv2d},
     {"quantize", "quantize a float32 .npy array", run_quantize},
     {"dequantize", "dequantize a uint8/int8/int32 .npy array to float32", run_dequantize},
+
+    /* ---- linear (kernels/linear.c) ---- */
+
+    /* ---- add / mul (kernels/eltwise.c) ---- */
+
+    /* ---- pooling (kernels/pool.c) ---- */
+
+    /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 };
 #define COMMAND_COUNT (sizeof(k_commands) / sizeof(k_commands[0]))
 

@@ -36,4 +36,13 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neon = {
     .im2col_tile_bytes = 32 * 1024,
     .max_tile_pixels = 256,
     .weight_block_bytes = 128 * 1024,
+
+    /* ---- linear (kernels/linear.c) ---- */
+
+    /* ---- add / mul (kernels/eltwise.c) ---- */
+
+    /* ---- pooling (kernels/pool.c) ---- */
+
+    /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 };

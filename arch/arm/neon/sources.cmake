@@ -22,5 +22,14 @@ list(APPEND QK_ISA_SOURCES
   ${_dir}/qk_requant_fp32_sbfzp__neon.c
   ${_dir}/qk_dwconv_u8s8_c16__neon.c
   ${_dir}/qk_im2col_u8__neon.c
+
+  # ---- linear ----
+
+  # ---- eltwise ----
+
+  # ---- pool ----
+
+  # ---- act ----
+
 )
 list(APPEND QK_ISA_DEFINITIONS QK_HAVE_NEON)

@@ -44,4 +44,13 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx2 = {
     .im2col_tile_bytes = 64 * 1024,
     .max_tile_pixels = 512,
     .weight_block_bytes = 128 * 1024, /* packed bytes (int16 weights), see above */
+
+    /* ---- linear (kernels/linear.c) ---- */
+
+    /* ---- add / mul (kernels/eltwise.c) ---- */
+
+    /* ---- pooling (kernels/pool.c) ---- */
+
+    /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 };

@@ -14,6 +14,15 @@ set(_srcs
   ${_dir}/qk_dwconv_u8s8_c16__avx2.c
   ${_dir}/qk_requant_fp32_sbfzp__avx2.c
   ${_dir}/qk_gemm_u8s8_sat16_4x16c4__avx2.c
+
+  # ---- linear ----
+
+  # ---- eltwise ----
+
+  # ---- pool ----
+
+  # ---- act ----
+
 )
 set_source_files_properties(${_srcs} PROPERTIES COMPILE_OPTIONS "-mavx2")
 # The fused epilogue is the one kernel that needs FMA: it reproduces an FMA (vfmadd231ps).

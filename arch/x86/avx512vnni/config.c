@@ -68,4 +68,13 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     .im2col_tile_bytes = 32 * 1024,
     .max_tile_pixels = 512,
     .weight_block_bytes = 256 * 1024,
+
+    /* ---- linear (kernels/linear.c) ---- */
+
+    /* ---- add / mul (kernels/eltwise.c) ---- */
+
+    /* ---- pooling (kernels/pool.c) ---- */
+
+    /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 };

@@ -11,6 +11,15 @@ set(_srcs
   ${_dir}/qk_im2col_u8__avx512vnni.c
   ${_dir}/qk_dwconv_u8s8_c64__avx512vnni.c
   ${_dir}/qk_pack_dwconv_c64q4__avx512vnni.c
+
+  # ---- linear ----
+
+  # ---- eltwise ----
+
+  # ---- pool ----
+
+  # ---- act ----
+
 )
 set_source_files_properties(${_srcs} PROPERTIES
   COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni")

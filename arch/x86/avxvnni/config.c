@@ -65,4 +65,13 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
     .im2col_tile_bytes = 64 * 1024,
     .max_tile_pixels = 512,
     .weight_block_bytes = 256 * 1024,
+
+    /* ---- linear (kernels/linear.c) ---- */
+
+    /* ---- add / mul (kernels/eltwise.c) ---- */
+
+    /* ---- pooling (kernels/pool.c) ---- */
+
+    /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+
 };
