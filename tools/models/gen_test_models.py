@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Small quantized CNNs for test/model_test.cc, exported with tools/qk_export.py from real PyTorch.
+
+For each engine: a random-weight network (conv 3x3 + relu, depthwise 3x3 stride 2, pointwise 1x1,
+conv 3x3 dilated with asymmetric per-channel weights where the engine allows, a 5x5 conv with
+padding 2), calibrated on random data, converted with eager-mode quantization, exported, and run
+by PyTorch on a random input. Writes, per engine E, into --out:
+  tiny-E.safetensors   the qk model
+  tiny-E-input.npy     the float32 NCHW input
+  tiny-E-output.npy    PyTorch's float32 output (dequantized)
+  tiny-E-qoutput.npy   its integer representation (uint8), before DeQuantStub
+Usage: /usr/bin/python3 tools/models/gen_test_models.py --out test/data/models [--seed 1]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import qk_export  # noqa: E402
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.quant = torch.ao.quantization.QuantStub()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.dw = nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=16)
+        self.relu2 = nn.ReLU()
+        self.pw = nn.Conv2d(16, 24, 1)
+        self.dil = nn.Conv2d(24, 8, 3, padding=2, dilation=2, bias=False)
+        self.big = nn.Conv2d(8, 12, 5, padding=2, stride=1)
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.quant(x)
+        x = self.relu1(self.conv1(x))
+        x = self.relu2(self.dw(x))
+        x = self.big(self.dil(self.pw(x)))
+        self.qout = x
+        return self.dequant(x)
+
+
+def build(engine, seed):
+    torch.manual_seed(seed)
+    torch.backends.quantized.engine = engine
+    m = Tiny().eval()
+    m.qconfig = torch.ao.quantization.get_default_qconfig(engine)
+    torch.ao.quantization.fuse_modules(m, [["conv1", "relu1"], ["dw", "relu2"]], inplace=True)
+    torch.ao.quantization.prepare(m, inplace=True)
+    with torch.no_grad():
+        for _ in range(8):
+            m(torch.randn(2, 3, 20, 18) * 2)
+    torch.ao.quantization.convert(m, inplace=True)
+    return m
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    for engine in ("qnnpack", "onednn"):
+        m = build(engine, args.seed)
+        x = torch.randn(2, 3, 20, 18) * 2
+        path = os.path.join(args.out, f"tiny-{engine}")
+        y = qk_export.export(m, x, path + ".safetensors")
+        np.save(path + "-input.npy", x.numpy())
+        np.save(path + "-output.npy", y.numpy())
+        np.save(path + "-qoutput.npy", m.qout.int_repr().numpy())
+        print(f"{engine}: {qk_export.numerics_mode(torch)}, output {tuple(y.shape)}, "
+              f"{os.path.getsize(path + '.safetensors')} bytes")
+
+
+if __name__ == "__main__":
+    main()
