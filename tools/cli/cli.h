@@ -98,4 +98,7 @@ int run_dequantize(int argc, char** argv, failure* f);
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 
 
+/* qk run (tools/cli/run_cmd.c): a whole qk model. */
+int run_model(int argc, char** argv, failure* f);
+
 #endif /* QK_CLI_H */

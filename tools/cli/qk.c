@@ -92,6 +92,7 @@ static const command k_commands[] = {
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 
+    {"run", "run a whole qk model file on a .npy input", run_model},
 };
 #define COMMAND_COUNT (sizeof(k_commands) / sizeof(k_commands[0]))
 
