@@ -20,7 +20,7 @@ qk_ensure_packages() {
 }
 
 # Packages every build needs.
-QK_BUILD_PACKAGES=(build-essential cmake pkg-config libcpuinfo-dev libgtest-dev libgmock-dev
-                   libbenchmark-dev)
+QK_BUILD_PACKAGES=(build-essential cmake pkg-config libcpuinfo-dev libcjson-dev libgtest-dev
+                   libgmock-dev libbenchmark-dev)
 
 qk_jobs() { nproc 2>/dev/null || echo 2; }

@@ -5,6 +5,7 @@
 #   fuzz_npy          the .npy reader of the CLI (tools/cli/npy.c)
 #   fuzz_conv2d       descriptor -> create -> run: documented statuses, output range
 #   fuzz_conv2d_isa   every ISA this CPU supports and thread pools against generic, byte for byte
+#   fuzz_model        the model loader (runtime/): bytes -> load -> queries -> run
 # A finding fails the script and leaves its input in BUILD_DIR/artifacts/<target>/ (reproduce
 # with `BUILD_DIR/fuzz/<target> <file>`; QK_FUZZ_DESCRIBE=1 prints the decoded conv2d case).
 # New corpus entries go to BUILD_DIR/corpus/<target>/, never into the committed corpus.
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 source ci/common.sh
 seconds=${1:-60}
 build=${2:-build-fuzz}
-targets=${QK_FUZZ_TARGETS:-"fuzz_npy fuzz_conv2d fuzz_conv2d_isa"}
+targets=${QK_FUZZ_TARGETS:-"fuzz_npy fuzz_conv2d fuzz_conv2d_isa fuzz_model"}
 start=$(date +%s)
 qk_ensure_packages "${QK_BUILD_PACKAGES[@]}" clang libclang-rt-14-dev
 jobs=$(qk_jobs)
@@ -36,13 +37,16 @@ for t in $targets; do
   echo "  $t: $(ls "fuzz/corpus/$t" | wc -l) inputs pass"
 done
 
-# -max_len 4096: .npy headers of a few hundred bytes and the 40-byte conv2d encoding both fit;
+# -max_len 4096: .npy headers of a few hundred bytes and the 40-byte conv2d encoding both fit
+# (16384 for the model files);
 # -rss_limit_mb 2048: a run that allocates more is a finding. Targets run $jobs at a time.
 qk_log "fuzzing each target for $seconds s"
 fuzz_one() {
   local t=$1 log="$build/$t.log"
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
-  "$build/fuzz/$t" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 -timeout=30 \
+  local max_len=4096
+  [ "$t" = fuzz_model ] && max_len=16384  # the seed models are about 10 KB
+  "$build/fuzz/$t" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 -timeout=30 \
     -print_final_stats=1 -artifact_prefix="$build/artifacts/$t/" \
     "$build/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1
 }

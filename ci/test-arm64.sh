@@ -33,7 +33,8 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   qk_log "dpkg --add-architecture arm64"
   $sudo dpkg --add-architecture arm64
 fi
-arm64_packages=(libgtest-dev:arm64 libgmock-dev:arm64 libbenchmark-dev:arm64 libcpuinfo0:arm64)
+arm64_packages=(libgtest-dev:arm64 libgmock-dev:arm64 libbenchmark-dev:arm64 libcpuinfo0:arm64
+                libcjson1:arm64)
 # A foreign-architecture package that is not Multi-Arch: same silently replaces the native one (and
 # everything depending on it) under apt-get -y: dry-run first and refuse any removal.
 if ! dpkg-query -W -f='${Status}\n' "${arm64_packages[@]}" 2>/dev/null |

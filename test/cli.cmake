@@ -50,3 +50,10 @@ set_tests_properties(cli_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
 
 # ---- act ----
 
+# qk run: the model of test/data/models gives PyTorch's output file byte for byte (the writer is
+# numpy.save's format), and a file that is not a model is one error line, exit 1, no output.
+set(_qk_models ${CMAKE_CURRENT_SOURCE_DIR}/data/models)
+add_test(NAME cli_run_model COMMAND sh -c
+  "rm -f run.npy && ${QK_CLI_COMMAND} run ${_qk_models}/tiny-qnnpack.safetensors --input ${_qk_models}/tiny-qnnpack-input.npy --output run.npy --threads 2 && cmp run.npy ${_qk_models}/tiny-qnnpack-output.npy")
+add_test(NAME cli_run_not_a_model COMMAND sh -c
+  "rm -f bad.npy; ${QK_CLI_COMMAND} run ${_qk_models}/tiny-qnnpack-input.npy --input ${_qk_models}/tiny-qnnpack-input.npy --output bad.npy 2>err.txt; test $? -eq 1 && test ! -e bad.npy && test $(wc -l < err.txt) -eq 1 && grep -q 'qk_model_load' err.txt")
