@@ -310,7 +310,8 @@ TEST_P(LinearGolden, BitExactOnEveryIsa) {
 
 INSTANTIATE_TEST_SUITE_P(Files, LinearGolden,
                          testing::Values("linear-qnnpack.txt", "linear-onednn.txt",
-                                         "linear-onednn26-ref.txt"),
+                                         "linear-onednn26-ref.txt", "linear-fbgemm.txt",
+                                         "linear-fbgemm-avx2.txt"),
                          [](const testing::TestParamInfo<const char*>& info) {
                            std::string s = info.param;
                            for (char& ch : s) {
