@@ -98,9 +98,8 @@ qk_status qk_linear_create(const qk_linear_desc* desc, qk_linear** op_out) {
   if (desc == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_linear_create: desc is NULL");
   qk_linear_desc d;
   qk_linear_desc_init(&d);
-  qk_status status =
-      qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_LINEAR_DESC_SIZE_0_2,
-                     "qk_linear_create", "qk_linear_desc_init");
+  qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_LINEAR_DESC_SIZE_0_2,
+                                    "qk_linear_create", "qk_linear_desc_init");
   if (status != QK_SUCCESS) return status;
   if ((status = check_desc(&d)) != QK_SUCCESS) return status;
 
@@ -163,11 +162,12 @@ static qk_status run(const char* fn, const qk_linear* op, size_t batch, const vo
   const qk_status status =
       relabel(qk_conv2d_run_threaded(op->conv, 1, 1, batch, input, output, workspace, pool), fn);
   if (status == QK_SUCCESS && qk_verbose_enabled()) {
-    qk_verbose_log("run linear N=%zu K=%zu O=%zu numerics=%s isa=%s ukernels=%s threads=%zu "
-                   "time=%.3fms",
-                   batch, op->input_channels, op->output_channels, qk_numerics_name(op->numerics),
-                   qk_conv2d_isa(op->conv), qk_conv2d_ukernels(op->conv),
-                   qk_threadpool_threads(pool), (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run linear N=%zu K=%zu O=%zu numerics=%s isa=%s ukernels=%s threads=%zu "
+        "time=%.3fms",
+        batch, op->input_channels, op->output_channels, qk_numerics_name(op->numerics),
+        qk_conv2d_isa(op->conv), qk_conv2d_ukernels(op->conv), qk_threadpool_threads(pool),
+        (qk_now_seconds() - t0) * 1e3);
   }
   return status;
 }
@@ -177,7 +177,7 @@ qk_status qk_linear_run(const qk_linear* op, size_t batch, const void* input, vo
   return run("qk_linear_run", op, batch, input, output, workspace, NULL);
 }
 
-qk_status qk_linear_run_threaded(const qk_linear* op, size_t batch, const void* input,
-                                 void* output, void* workspace, qk_threadpool* threadpool) {
+qk_status qk_linear_run_threaded(const qk_linear* op, size_t batch, const void* input, void* output,
+                                 void* workspace, qk_threadpool* threadpool) {
   return run("qk_linear_run_threaded", op, batch, input, output, workspace, threadpool);
 }

@@ -57,7 +57,7 @@ typedef enum qk_conv_op {
   QK_CONV_OP_LINEAR = 1,
 } qk_conv_op;
 
-/* qk_conv_numerics_prepare / _resolve for operator `op` (the functions above are QK_CONV_OP_CONV2D). */
+/* qk_conv_numerics_prepare / _resolve for operator `op` (those above: QK_CONV_OP_CONV2D). */
 QK_INTERNAL qk_status qk_conv_numerics_prepare_for(const qk_conv2d_desc* desc, qk_conv_op op,
                                                    qk_conv_numerics* q);
 QK_INTERNAL qk_numerics qk_conv_numerics_resolve_for(const qk_conv2d_desc* desc, qk_conv_op op);

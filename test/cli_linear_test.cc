@@ -124,10 +124,26 @@ class CliLinear : public ::testing::Test {
   }
 
   std::vector<std::string> Base() {
-    return {"--input", Path("x.npy"), "--weight", Path("w.npy"), "--output", Path("y.npy"),
-            "--input-scale", "0.05", "--input-zero-point", "3", "--weight-scale", "0.01",
-            "--weight-zero-point", "0", "--output-scale", "0.1", "--output-zero-point", "-2",
-            "--numerics", "pytorch-qnnpack"};
+    return {"--input",
+            Path("x.npy"),
+            "--weight",
+            Path("w.npy"),
+            "--output",
+            Path("y.npy"),
+            "--input-scale",
+            "0.05",
+            "--input-zero-point",
+            "3",
+            "--weight-scale",
+            "0.01",
+            "--weight-zero-point",
+            "0",
+            "--output-scale",
+            "0.1",
+            "--output-zero-point",
+            "-2",
+            "--numerics",
+            "pytorch-qnnpack"};
   }
 
   std::string dir_;
@@ -144,7 +160,8 @@ TEST_F(CliLinear, MatchesTheLibrary) {
     for (auto& v : w) v = static_cast<int8_t>(rng());
     std::vector<float> bf(o);
     std::vector<int32_t> bi(o);
-    for (size_t i = 0; i < o; i++) bf[i] = 0.01f * static_cast<float>(i), bi[i] = 7 * int32_t(i) - 20;
+    for (size_t i = 0; i < o; i++)
+      bf[i] = 0.01f * static_cast<float>(i), bi[i] = 7 * int32_t(i) - 20;
     std::vector<double> ws(o);
     for (size_t i = 0; i < o; i++) ws[i] = 0.001 * static_cast<double>(i + 1);
     const bool per_channel = std::string(mode) != "pytorch-qnnpack";
@@ -158,11 +175,27 @@ TEST_F(CliLinear, MatchesTheLibrary) {
       Save("b.npy", QK_NPY_F32, {o}, bf.data());
     }
     const int32_t xz = s8 ? -3 : 130, oz = s8 ? 5 : 120;
-    const Outcome r = Run({"--input", Path("x.npy"), "--weight", Path("w.npy"), "--bias",
-                           Path("b.npy"), "--output", Path("y.npy"), "--input-scale", "0.05",
-                           "--input-zero-point", std::to_string(xz), "--weight-scales",
-                           Path("ws.npy"), "--output-scale", "0.3", "--output-zero-point",
-                           std::to_string(oz), "--relu", "--numerics", mode});
+    const Outcome r = Run({"--input",
+                           Path("x.npy"),
+                           "--weight",
+                           Path("w.npy"),
+                           "--bias",
+                           Path("b.npy"),
+                           "--output",
+                           Path("y.npy"),
+                           "--input-scale",
+                           "0.05",
+                           "--input-zero-point",
+                           std::to_string(xz),
+                           "--weight-scales",
+                           Path("ws.npy"),
+                           "--output-scale",
+                           "0.3",
+                           "--output-zero-point",
+                           std::to_string(oz),
+                           "--relu",
+                           "--numerics",
+                           mode});
     ASSERT_EQ(r.status, 0) << mode << ": " << r.err;
     EXPECT_EQ(r.err, "");
     qk_npy_array y;

@@ -154,21 +154,21 @@ Result RunCase(const LinearCase& c, bool as_conv2d = false, size_t stride_pad = 
                const char* numerics_override = nullptr) {
   Result r;
   qk_numerics numerics;
-  EXPECT_EQ(qk_numerics_from_name(numerics_override ? numerics_override : c.numerics.c_str(),
-                                  &numerics),
-            QK_SUCCESS);
+  EXPECT_EQ(
+      qk_numerics_from_name(numerics_override ? numerics_override : c.numerics.c_str(), &numerics),
+      QK_SUCCESS);
   const qk_dtype type = c.input_type == "s8" ? QK_DTYPE_S8 : QK_DTYPE_U8;
   std::vector<int8_t> w(c.weight.begin(), c.weight.end());
   const size_t in_stride = c.k + stride_pad, out_stride = c.o + stride_pad;
   std::vector<uint8_t> x(c.n * in_stride, 0xA5), y(c.n * out_stride, 0x5A);
   for (size_t i = 0; i < c.n; i++) {
-    for (size_t j = 0; j < c.k; j++) x[i * in_stride + j] = static_cast<uint8_t>(c.input[i * c.k + j]);
+    for (size_t j = 0; j < c.k; j++)
+      x[i * in_stride + j] = static_cast<uint8_t>(c.input[i * c.k + j]);
   }
-  const qk_weight_quantization wq = c.weight_quantization == "per-channel"
-                                        ? QK_WEIGHT_QUANTIZATION_PER_CHANNEL
-                                    : c.weight_quantization == "per-tensor"
-                                        ? QK_WEIGHT_QUANTIZATION_PER_TENSOR
-                                        : QK_WEIGHT_QUANTIZATION_AUTO;
+  const qk_weight_quantization wq =
+      c.weight_quantization == "per-channel"  ? QK_WEIGHT_QUANTIZATION_PER_CHANNEL
+      : c.weight_quantization == "per-tensor" ? QK_WEIGHT_QUANTIZATION_PER_TENSOR
+                                              : QK_WEIGHT_QUANTIZATION_AUTO;
   const qk_dtype bias_type = c.bias_type == "f32"   ? QK_DTYPE_F32
                              : c.bias_type == "s32" ? QK_DTYPE_S32
                                                     : QK_DTYPE_NONE;
@@ -199,7 +199,8 @@ Result RunCase(const LinearCase& c, bool as_conv2d = false, size_t stride_pad = 
     d.output_pixel_stride = out_stride;
     qk_conv2d* op = nullptr;
     r.status = qk_conv2d_create(&d, &op);
-    if (r.status == QK_SUCCESS) r.status = qk_conv2d_run(op, 1, 1, c.n, x.data(), y.data(), nullptr);
+    if (r.status == QK_SUCCESS)
+      r.status = qk_conv2d_run(op, 1, 1, c.n, x.data(), y.data(), nullptr);
     if (r.status != QK_SUCCESS) r.message = qk_last_error();
     qk_conv2d_delete(op);
   } else {
@@ -533,24 +534,24 @@ TEST(LinearApi, InvalidArguments) {
     EXPECT_NE(std::string(qk_last_error()).find(needle), std::string::npos) << qk_last_error();
   };
   expect(QK_ERROR_INVALID_ARGUMENT, "struct_size", [](qk_linear_desc& d) { d.struct_size = 8; });
-  expect(QK_ERROR_INVALID_ARGUMENT, "numerics", [](qk_linear_desc& d) {
-    d.numerics = static_cast<qk_numerics>(99);
-  });
+  expect(QK_ERROR_INVALID_ARGUMENT, "numerics",
+         [](qk_linear_desc& d) { d.numerics = static_cast<qk_numerics>(99); });
   expect(QK_ERROR_INVALID_ARGUMENT, "input_channels",
          [](qk_linear_desc& d) { d.input_channels = 0; });
   expect(QK_ERROR_INVALID_ARGUMENT, "output_channels",
          [](qk_linear_desc& d) { d.output_channels = 0; });
   expect(QK_ERROR_SIZE_OVERFLOW, "input_channels",
          [](qk_linear_desc& d) { d.input_channels = size_t{1} << 33; });
-  expect(QK_ERROR_INVALID_ARGUMENT, "weights is NULL", [](qk_linear_desc& d) { d.weights = nullptr; });
-  expect(QK_ERROR_INVALID_ARGUMENT, "row stride", [](qk_linear_desc& d) { d.input_row_stride = 2; });
-  expect(QK_ERROR_INVALID_ARGUMENT, "row stride", [](qk_linear_desc& d) { d.output_row_stride = 1; });
-  expect(QK_ERROR_INVALID_ARGUMENT, "linear: input_type", [](qk_linear_desc& d) {
-    d.input_type = QK_DTYPE_S32;
-  });
-  expect(QK_ERROR_INVALID_ARGUMENT, "linear: output_type", [](qk_linear_desc& d) {
-    d.output_type = QK_DTYPE_F32;
-  });
+  expect(QK_ERROR_INVALID_ARGUMENT, "weights is NULL",
+         [](qk_linear_desc& d) { d.weights = nullptr; });
+  expect(QK_ERROR_INVALID_ARGUMENT, "row stride",
+         [](qk_linear_desc& d) { d.input_row_stride = 2; });
+  expect(QK_ERROR_INVALID_ARGUMENT, "row stride",
+         [](qk_linear_desc& d) { d.output_row_stride = 1; });
+  expect(QK_ERROR_INVALID_ARGUMENT, "linear: input_type",
+         [](qk_linear_desc& d) { d.input_type = QK_DTYPE_S32; });
+  expect(QK_ERROR_INVALID_ARGUMENT, "linear: output_type",
+         [](qk_linear_desc& d) { d.output_type = QK_DTYPE_F32; });
   expect(QK_ERROR_INVALID_ARGUMENT, "input_scale", [](qk_linear_desc& d) { d.input_scale = 0; });
   expect(QK_ERROR_INVALID_ARGUMENT, "output_scale",
          [](qk_linear_desc& d) { d.output_scale = NAN; });
@@ -565,19 +566,15 @@ TEST(LinearApi, InvalidArguments) {
   static const int32_t bad_zp = 200;
   expect(QK_ERROR_INVALID_ARGUMENT, "weight_zero_points",
          [](qk_linear_desc& d) { d.weight_zero_points = &bad_zp; });
-  expect(QK_ERROR_INVALID_ARGUMENT, "PER_CHANNEL", [](qk_linear_desc& d) {
-    d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL;
-  });
-  expect(QK_ERROR_INVALID_ARGUMENT, "weight_quantization", [](qk_linear_desc& d) {
-    d.weight_quantization = static_cast<qk_weight_quantization>(7);
-  });
+  expect(QK_ERROR_INVALID_ARGUMENT, "PER_CHANNEL",
+         [](qk_linear_desc& d) { d.weight_quantization = QK_WEIGHT_QUANTIZATION_PER_CHANNEL; });
+  expect(QK_ERROR_INVALID_ARGUMENT, "weight_quantization",
+         [](qk_linear_desc& d) { d.weight_quantization = static_cast<qk_weight_quantization>(7); });
   expect(QK_ERROR_INVALID_ARGUMENT, "output_min", [](qk_linear_desc& d) {
     d.output_min = 10;
     d.output_max = 5;
   });
-  expect(QK_ERROR_INVALID_ARGUMENT, "empty", [](qk_linear_desc& d) {
-    d.output_min = 300;
-  });
+  expect(QK_ERROR_INVALID_ARGUMENT, "empty", [](qk_linear_desc& d) { d.output_min = 300; });
   expect(QK_ERROR_INVALID_ARGUMENT, "bias is NULL",
          [](qk_linear_desc& d) { d.bias_type = QK_DTYPE_F32; });
   static const float nan_bias[2] = {NAN, 0};
@@ -661,17 +658,18 @@ TEST(LinearApi, ThreadsStridesAndModes) {
   qk_threadpool* pools[2] = {nullptr, nullptr};
   ASSERT_EQ(qk_threadpool_create(2, &pools[0]), QK_SUCCESS);
   ASSERT_EQ(qk_threadpool_create(3, &pools[1]), QK_SUCCESS);
-  const qk_numerics modes[] = {QK_NUMERICS_PYTORCH_FBGEMM, QK_NUMERICS_PYTORCH_FBGEMM_AVX2,
+  const qk_numerics modes[] = {QK_NUMERICS_PYTORCH_FBGEMM,  QK_NUMERICS_PYTORCH_FBGEMM_AVX2,
                                QK_NUMERICS_PYTORCH_QNNPACK, QK_NUMERICS_PYTORCH_ONEDNN_1_13,
-                               QK_NUMERICS_PYTORCH_ONEDNN, QK_NUMERICS_PYTORCH_X86,
-                               QK_NUMERICS_ONNXRUNTIME, QK_NUMERICS_TFLITE, QK_NUMERICS_XNNPACK};
+                               QK_NUMERICS_PYTORCH_ONEDNN,  QK_NUMERICS_PYTORCH_X86,
+                               QK_NUMERICS_ONNXRUNTIME,     QK_NUMERICS_TFLITE,
+                               QK_NUMERICS_XNNPACK};
   for (const std::string& isa : qk_test::SupportedIsas()) {
     qk_test::ScopedIsa scoped(isa);
     for (int iter = 0; iter < 60; iter++) {
       const qk_numerics mode = modes[iter % 9];
-      const bool s8 = mode == QK_NUMERICS_XNNPACK ||
-                      ((mode == QK_NUMERICS_ONNXRUNTIME || mode == QK_NUMERICS_PYTORCH_QNNPACK) &&
-                       rng() % 2);
+      const bool s8 =
+          mode == QK_NUMERICS_XNNPACK ||
+          ((mode == QK_NUMERICS_ONNXRUNTIME || mode == QK_NUMERICS_PYTORCH_QNNPACK) && rng() % 2);
       LinearCase c;
       c.numerics = qk_numerics_name(mode);
       c.input_type = s8 ? "s8" : "u8";
@@ -692,13 +690,16 @@ TEST(LinearApi, ThreadsStridesAndModes) {
       for (size_t i = 0; i < c.n * c.k; i++) {
         c.input.push_back(static_cast<int32_t>(rng() % 256) - (s8 ? 128 : 0));
       }
-      for (size_t i = 0; i < c.o * c.k; i++) c.weight.push_back(static_cast<int32_t>(rng() % 256) - 128);
+      for (size_t i = 0; i < c.o * c.k; i++)
+        c.weight.push_back(static_cast<int32_t>(rng() % 256) - 128);
       if (mode == QK_NUMERICS_TFLITE || mode == QK_NUMERICS_XNNPACK) {
         c.bias_type = "s32";
-        for (size_t i = 0; i < c.o; i++) c.bias_s32.push_back(static_cast<int32_t>(rng() % 2001) - 1000);
+        for (size_t i = 0; i < c.o; i++)
+          c.bias_s32.push_back(static_cast<int32_t>(rng() % 2001) - 1000);
       } else if (mode != QK_NUMERICS_ONNXRUNTIME) {
         c.bias_type = "f32";
-        for (size_t i = 0; i < c.o; i++) c.bias_f32.push_back(static_cast<float>(rng() % 200) * 0.01f);
+        for (size_t i = 0; i < c.o; i++)
+          c.bias_f32.push_back(static_cast<float>(rng() % 200) * 0.01f);
       }
       c.relu = rng() % 2;
       const Result dense = RunCase(c), strided = RunCase(c, false, 7);
@@ -722,7 +723,9 @@ TEST(LinearApi, ThreadsStridesAndModes) {
       d.weights = w.data();
       d.weight_scale_count = c.weight_scales.size();
       d.weight_scales = c.weight_scales.data();
-      d.bias_type = c.bias_type == "f32" ? QK_DTYPE_F32 : c.bias_type == "s32" ? QK_DTYPE_S32 : QK_DTYPE_NONE;
+      d.bias_type = c.bias_type == "f32"   ? QK_DTYPE_F32
+                    : c.bias_type == "s32" ? QK_DTYPE_S32
+                                           : QK_DTYPE_NONE;
       d.bias = c.bias_type == "f32" ? static_cast<const void*>(c.bias_f32.data())
                                     : static_cast<const void*>(c.bias_s32.data());
       d.output_scale = c.output_scale;

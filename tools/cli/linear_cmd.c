@@ -147,8 +147,7 @@ static int linear_parse(int argc, char** argv, linear_args* a, bool* help, failu
     } else if (strcmp(wq, "per-channel") == 0) {
       a->weights = 2;
     } else {
-      return fail(f, EXIT_USAGE, "--weight-quantization '%s' is not per-tensor or per-channel",
-                  wq);
+      return fail(f, EXIT_USAGE, "--weight-quantization '%s' is not per-tensor or per-channel", wq);
     }
   }
   return EXIT_OK;
@@ -187,11 +186,12 @@ static int linear_load_arrays(const linear_args* a, linear_data* d, failure* f) 
   int s;
   if ((s = load(a->input, &d->x, f)) || (s = load(a->weight, &d->w, f))) return s;
   if (d->x.dtype != QK_NPY_U8 && d->x.dtype != QK_NPY_I8) {
-    return wrong_dtype(a->input, "input", &d->x, "uint8 or int8", is_float(d->x.dtype) ? NULL : "uint8",
-                       is_float(d->x.dtype)
-                           ? "it holds real values, quantize it first (qk quantize --dtype u8 or s8)"
-                           : "(or np.int8 for signed activations) if the values fit",
-                       f);
+    return wrong_dtype(
+        a->input, "input", &d->x, "uint8 or int8", is_float(d->x.dtype) ? NULL : "uint8",
+        is_float(d->x.dtype)
+            ? "it holds real values, quantize it first (qk quantize --dtype u8 or s8)"
+            : "(or np.int8 for signed activations) if the values fit",
+        f);
   }
   if (d->w.dtype != QK_NPY_I8) {
     return wrong_dtype(a->weight, "weight", &d->w, "int8", is_float(d->w.dtype) ? NULL : "int8",
