@@ -750,3 +750,67 @@ TEST(LinearApi, ThreadsStridesAndModes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Many row tiles and output-channel blocks: batch 777 x K 700 -> O 130, u8 (direct rows) and s8
+// (im2col copies), the same bytes as qk's 1x1 conv2d over the rows and for 1 and 3 threads.
+TEST(LinearApi, LargeBatch) {
+  std::mt19937 rng(11);
+  qk_threadpool* pool = nullptr;
+  ASSERT_EQ(qk_threadpool_create(3, &pool), QK_SUCCESS);
+  for (const char* type : {"u8", "s8"}) {
+    LinearCase c;
+    c.numerics = "pytorch-qnnpack";
+    c.input_type = type;
+    c.n = 777;
+    c.k = 700;
+    c.o = 130;
+    c.input_scale = 0.02;
+    c.output_scale = 2.0;
+    c.input_zero_point = std::string(type) == "s8" ? -7 : 121;
+    c.output_zero_point = std::string(type) == "s8" ? 3 : 128;
+    c.weight_scales = {0.003};
+    c.weight_zero_points = {0};
+    for (size_t i = 0; i < c.n * c.k; i++) {
+      c.input.push_back(static_cast<int32_t>(rng() % 256) - (std::string(type) == "s8" ? 128 : 0));
+    }
+    for (size_t i = 0; i < c.o * c.k; i++)
+      c.weight.push_back(static_cast<int32_t>(rng() % 256) - 128);
+    for (const std::string& isa : qk_test::SupportedIsas()) {
+      qk_test::ScopedIsa scoped(isa);
+      const Result lin = RunCase(c, false, 3), conv = RunCase(c, true);
+      ASSERT_EQ(lin.status, QK_SUCCESS) << lin.message;
+      ASSERT_EQ(lin.output, conv.output) << type << " on " << isa;
+      qk_linear_desc d;
+      qk_linear_desc_init(&d);
+      d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+      d.input_channels = c.k;
+      d.output_channels = c.o;
+      d.input_type = d.output_type = std::string(type) == "s8" ? QK_DTYPE_S8 : QK_DTYPE_U8;
+      d.input_scale = c.input_scale;
+      d.input_zero_point = c.input_zero_point;
+      std::vector<int8_t> w(c.weight.begin(), c.weight.end());
+      d.weights = w.data();
+      d.weight_scale_count = 1;
+      d.weight_scales = c.weight_scales.data();
+      d.output_scale = c.output_scale;
+      d.output_zero_point = c.output_zero_point;
+      qk_linear* op = nullptr;
+      ASSERT_EQ(qk_linear_create(&d, &op), QK_SUCCESS) << qk_last_error();
+      const size_t ws_bytes = qk_linear_workspace_size(op) * qk_threadpool_threads(pool);
+      std::vector<uint8_t> ws(ws_bytes + 64);
+      uint8_t* aligned = ws.data() + (64 - reinterpret_cast<uintptr_t>(ws.data()) % 64) % 64;
+      std::vector<uint8_t> x(c.input.begin(), c.input.end()), y(c.n * c.o);
+      ASSERT_EQ(qk_linear_run_threaded(op, c.n, x.data(), y.data(), aligned, pool), QK_SUCCESS);
+      for (size_t i = 0; i < y.size(); i++) {
+        const int32_t v = std::string(type) == "s8" ? static_cast<int8_t>(y[i]) : y[i];
+        ASSERT_EQ(v, lin.output[i]) << type << " on " << isa << " at " << i;
+      }
+      qk_linear_delete(op);
+    }
+  }
+  qk_threadpool_delete(pool);
+}
+
+}  // namespace
