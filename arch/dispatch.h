@@ -42,6 +42,7 @@ typedef struct qk_isa_config {
   size_t im2col_tile_bytes, max_tile_pixels, weight_block_bytes;
 
   /* ---- linear (kernels/linear.c) ---- */
+  /* (no slots: qk_linear runs as a 1x1 conv2d on gemm / gemm_sat16 / requant above) */
 
   /* ---- add / mul (kernels/eltwise.c) ---- */
 

@@ -185,6 +185,7 @@ typedef struct qk_dwconv_config {
 /* ---- Microkernels of the operators beyond conv2d (one section per operator family) ---- */
 
 /* ---- linear (kernels/linear.c) ---- */
+/* (none: qk_linear runs as a 1x1 conv2d on the GEMM and requantization kernels above) */
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
 

@@ -322,6 +322,84 @@ QK_API const char* qk_conv2d_ukernels(const qk_conv2d* op);
  * ------------------------------------------------------------------------------------------- */
 
 /* ---- linear (kernels/linear.c) ---- */
+/* linear (fully connected): for rows x[n][k] (n < batch, k < K) and weights w[o][k] (PyTorch's
+ * [out_features, in_features] order):
+ *   acc[n][o] = Σ_k (x[n][k] - x_zp) * (w[o][k] - w_zp[o])      (int32, modulo 2^32)
+ *   y[n][o]   = requantize(acc) as the numerics mode's framework computes a fully connected layer
+ * (docs/ops-linear.md: where a framework's linear differs from its conv2d, e.g. PyTorch >= 2.2's
+ * onednn linear inverts the weight scale twice, and the x86 engine sends every linear to FBGEMM).
+ * It runs as a 1x1 conv2d over the rows, on the same GEMM microkernels. */
+typedef struct qk_linear qk_linear;
+
+typedef struct qk_linear_desc {
+  /* sizeof(qk_linear_desc) as the caller compiled it (set by qk_linear_desc_init); the same
+   * versioning contract as qk_conv2d_desc (fields only appended; this is the first version). */
+  size_t struct_size;
+  qk_numerics numerics;
+
+  size_t input_channels;  /* K, PyTorch's in_features */
+  size_t output_channels; /* O, PyTorch's out_features */
+
+  qk_dtype input_type; /* U8 or S8 */
+  double input_scale;
+  int32_t input_zero_point;
+
+  /* [O][K] int8, row major. Read at create only. */
+  const int8_t* weights;
+  size_t weight_scale_count;         /* 1 (per tensor) or O (per output channel) */
+  const double* weight_scales;       /* weight_scale_count values */
+  const int32_t* weight_zero_points; /* weight_scale_count values in [-128, 127], or NULL = 0 */
+  /* As qk_conv2d_desc.weight_quantization. Default AUTO. */
+  qk_weight_quantization weight_quantization;
+
+  qk_dtype bias_type; /* NONE, F32 (PyTorch modes) or S32 (TFLite, XNNPACK) */
+  const void* bias;   /* O values of bias_type; read at create only */
+
+  qk_dtype output_type; /* U8 or S8 (the input's type in every framework) */
+  double output_scale;
+  int32_t output_zero_point;
+  int relu;                       /* fused ReLU: outputs >= output_zero_point */
+  int32_t output_min, output_max; /* further clamp; defaults INT32_MIN / INT32_MAX */
+
+  /* Elements between consecutive rows of the input / output (0 = K / O, i.e. dense). */
+  size_t input_row_stride, output_row_stride;
+} qk_linear_desc;
+
+/* Fills a descriptor with the defaults documented above (everything else zero). */
+static inline void qk_linear_desc_init(qk_linear_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+  desc->output_min = INT32_MIN;
+  desc->output_max = INT32_MAX;
+}
+
+/* Validates the descriptor (as qk_conv2d_create, with the linear rules of the mode), computes
+ * the epilogue parameters and packs the weights for the selected ISA. */
+QK_API qk_status qk_linear_create(const qk_linear_desc* desc, qk_linear** op);
+
+/* Bytes of workspace qk_linear_run needs (independent of the batch). */
+QK_API size_t qk_linear_workspace_size(const qk_linear* op);
+
+/* Computes `batch` rows (0 is a no-op). input: batch rows of input_row_stride elements of
+ * input_type; output: batch rows of output_row_stride elements of output_type. workspace: NULL
+ * (run allocates and frees the bounded amount itself) or qk_linear_workspace_size(op) bytes
+ * aligned to 64. Input and output must not overlap. */
+QK_API qk_status qk_linear_run(const qk_linear* op, size_t batch, const void* input, void* output,
+                               void* workspace);
+
+/* Rows split over the threads of a pool (NULL: the caller's thread); workspace: NULL or
+ * qk_linear_workspace_size(op) * qk_threadpool_threads(threadpool) bytes aligned to 64. The
+ * output is the same bytes whatever the number of threads. */
+QK_API qk_status qk_linear_run_threaded(const qk_linear* op, size_t batch, const void* input,
+                                        void* output, void* workspace,
+                                        struct qk_threadpool* threadpool);
+
+/* Frees the operator. NULL is accepted. */
+QK_API void qk_linear_delete(qk_linear* op);
+
+/* ISA and microkernel names, as qk_conv2d_isa / qk_conv2d_ukernels. */
+QK_API const char* qk_linear_isa(const qk_linear* op);
+QK_API const char* qk_linear_ukernels(const qk_linear* op);
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
 

@@ -29,6 +29,7 @@ _Static_assert(offsetof(qk_conv2d_desc, weight_quantization) == QK_CONV2D_DESC_S
                "qk_conv2d_desc: qk 0.1's fields must keep their offsets");
 
 struct qk_conv2d {
+  qk_conv_op kind; /* a conv2d, or the 1x1 convolution inside a qk_linear */
   qk_numerics numerics;
   qk_dtype input_type, output_type;
   size_t input_channels, output_channels, groups, group_input_channels, group_output_channels;
@@ -249,6 +250,10 @@ static void describe(const qk_conv2d* op, char* buf, size_t size) {
 }
 
 qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
+  return qk_conv2d_create_for(desc, QK_CONV_OP_CONV2D, op_out);
+}
+
+qk_status qk_conv2d_create_for(const qk_conv2d_desc* desc, qk_conv_op kind, qk_conv2d** op_out) {
   const double t0 = qk_verbose_enabled() ? qk_now_seconds() : 0.0;
   if (op_out == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_conv2d_create: op is NULL");
   *op_out = NULL;
@@ -272,8 +277,9 @@ qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
   qk_conv2d* op = calloc(1, sizeof(*op));
   if (op == NULL) return qk_fail(QK_ERROR_OUT_OF_MEMORY, "conv2d: out of memory");
   copy_geometry(op, desc);
+  op->kind = kind;
   op->isa = isa;
-  if ((status = qk_conv_numerics_prepare(desc, &op->q)) != QK_SUCCESS ||
+  if ((status = qk_conv_numerics_prepare_for(desc, kind, &op->q)) != QK_SUCCESS ||
       (status = plan_and_pack(op, desc->weights)) != QK_SUCCESS) {
     qk_conv2d_delete(op);
     return status;
@@ -293,7 +299,7 @@ qk_status qk_conv2d_create(const qk_conv2d_desc* desc, qk_conv2d** op_out) {
   snprintf(op->ukernels, sizeof(op->ukernels), "%s + %s%s",
            op->depthwise ? op->dw.name : op->gemm.name, isa->requant[op->q.kind].name,
            op->direct ? " (1x1 direct)" : "");
-  if (qk_verbose_enabled()) {
+  if (qk_verbose_enabled() && kind == QK_CONV_OP_CONV2D) {
     char what[512];
     describe(op, what, sizeof(what));
     qk_verbose_log("create %s time=%.3fms", what, (qk_now_seconds() - t0) * 1e3);
@@ -633,7 +639,7 @@ static qk_status run(const char* fn, const qk_conv2d* op, size_t batch, size_t h
   plan.units = batch * plan.tiles_per_image;
   qk_threadpool_run(pool, run_thread, &plan, threads);
   qk_aligned_free(owned);
-  if (qk_verbose_enabled()) {
+  if (qk_verbose_enabled() && op->kind == QK_CONV_OP_CONV2D) {
     qk_verbose_log(
         "run conv2d N=%zu H=%zu W=%zu -> %zux%zu C=%zu O=%zu G=%zu numerics=%s isa=%s "
         "ukernels=%s threads=%zu time=%.3fms",

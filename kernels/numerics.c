@@ -568,7 +568,14 @@ static qk_status prepare_tflite(const qk_conv2d_desc* d, qk_conv_numerics* q) {
 }
 
 qk_numerics qk_conv_numerics_resolve(const qk_conv2d_desc* d) {
+  return qk_conv_numerics_resolve_for(d, QK_CONV_OP_CONV2D);
+}
+
+qk_numerics qk_conv_numerics_resolve_for(const qk_conv2d_desc* d, qk_conv_op op) {
   if (d->numerics != QK_NUMERICS_PYTORCH_X86) return d->numerics;
+  /* qlinear_prepack.cpp QLinearPackWeightInt8::run: FBGEMM || X86 -> PackedLinearWeight, i.e.
+   * every linear of the x86 engine is FBGEMM's (numerics/pytorch26.md §4). */
+  if (op == QK_CONV_OP_LINEAR) return QK_NUMERICS_PYTORCH_FBGEMM;
   /* OnednnUtils.h should_use_onednn_quant, on an AVX512-VNNI Linux machine: oneDNN for
    * symmetric weights and at most 100 groups, FBGEMM otherwise. */
   return d->groups <= 100 && !any_nonzero(d->weight_zero_points, d->weight_scale_count)
@@ -593,7 +600,69 @@ static qk_status check_finite(const qk_conv2d_desc* d, const qk_conv_numerics* q
   return QK_SUCCESS;
 }
 
+/* Fully connected layers (qk_linear): where the frameworks' linear differs from their conv.
+ * Applied after the conv preparation of the same mode, which computed everything else. */
+static qk_status prepare_linear(const qk_conv2d_desc* d, qk_numerics mode, qk_conv_numerics* q) {
+  switch (mode) {
+    case QK_NUMERICS_PYTORCH_QNNPACK:
+      /* qlinear.cpp PackedLinearWeightsQnnp::apply_impl_xnnp (qint8 -> XNNPACK fully connected):
+       * "quantized::linear (xnnpack): Unsupported config for dtype KQInt8" for per-channel. */
+      if (d->input_type == QK_DTYPE_S8 && is_per_channel(d)) {
+        return qk_fail(QK_ERROR_UNSUPPORTED,
+                       "conv2d: pytorch-qnnpack (qint8 activations, run by XNNPACK) takes "
+                       "per-tensor weights only in a linear (torch: \"quantized::linear "
+                       "(xnnpack): Unsupported config for dtype KQInt8\")");
+      }
+      return QK_SUCCESS;
+    case QK_NUMERICS_PYTORCH_ONEDNN: {
+      /* PyTorch >= 2.2: qlinear_prepack.cpp stores 1/ws, ideep matmul.hpp inverts it again, so
+       * the weight scale is f32(1/f32(1/ws)) too (numerics/pytorch26.md §2). */
+      const float xs = 1.0f / f32(1.0 / d->input_scale);
+      for (size_t o = 0; o < d->output_channels; o++) {
+        const float ws = 1.0f / f32(1.0 / weight_scale(d, o));
+        q->scale[o] = xs * ws;
+      }
+      return QK_SUCCESS;
+    }
+    case QK_NUMERICS_ONNXRUNTIME:
+      /* QLinearMatMul has no bias input (MatMulInteger gives int32, no requantization). */
+      if (d->bias_type != QK_DTYPE_NONE) {
+        return qk_fail(QK_ERROR_UNSUPPORTED,
+                       "conv2d: onnxruntime's QLinearMatMul has no bias input (bias_type must be "
+                       "NONE)");
+      }
+      return QK_SUCCESS;
+    case QK_NUMERICS_TFLITE:
+      /* fully_connected.cc: per-tensor weights take GetQuantizedConvolutionMultipler, whose
+       * product sx * sw is float32 (kernel_util.cc), for int8 as for uint8; per-channel ones
+       * (int8) the double product, as the convolution. */
+      if (d->input_type == QK_DTYPE_S8 && !is_per_channel(d)) {
+        const float sx = f32(d->input_scale), sw = f32(weight_scale(d, 0));
+        const double m = (double)(sx * sw) / (double)f32(d->output_scale);
+        int32_t multiplier = 0, shift = 31;
+        if (isfinite(m)) qk_tflite_quantize_multiplier(m, &multiplier, &shift);
+        if (shift > 30) {
+          return qk_fail(QK_ERROR_UNSUPPORTED,
+                         "conv2d: tflite cannot represent the requantization scale %g (>= 2^30 "
+                         "overflows its fixed-point left shift, or the float product is inf)",
+                         m);
+        }
+        for (size_t o = 0; o < d->output_channels; o++) {
+          q->multiplier[o] = multiplier;
+          q->shift[o] = shift;
+        }
+      }
+      return QK_SUCCESS;
+    default: return QK_SUCCESS; /* fbgemm (FC = pointwise GEMM path), onednn-1.13, xnnpack */
+  }
+}
+
 qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* d, qk_conv_numerics* q) {
+  return qk_conv_numerics_prepare_for(d, QK_CONV_OP_CONV2D, q);
+}
+
+qk_status qk_conv_numerics_prepare_for(const qk_conv2d_desc* d, qk_conv_op op,
+                                       qk_conv_numerics* q) {
   memset(q, 0, sizeof(*q));
   const char* mode = qk_numerics_name(d->numerics);
   if (mode == NULL) {
@@ -604,7 +673,8 @@ qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* d, qk_conv_numerics* q)
   if (s != QK_SUCCESS) return s;
   if ((s = alloc_arrays(q, d->output_channels)) != QK_SUCCESS) return s;
 
-  switch (qk_conv_numerics_resolve(d)) {
+  const qk_numerics resolved = qk_conv_numerics_resolve_for(d, op);
+  switch (resolved) {
     case QK_NUMERICS_PYTORCH_FBGEMM: s = prepare_fbgemm(d, q); break;
     case QK_NUMERICS_PYTORCH_FBGEMM_AVX2: s = prepare_fbgemm_avx2(d, q); break;
     case QK_NUMERICS_PYTORCH_QNNPACK: s = prepare_qnnpack(d, q); break;
@@ -615,6 +685,7 @@ qk_status qk_conv_numerics_prepare(const qk_conv2d_desc* d, qk_conv_numerics* q)
     case QK_NUMERICS_XNNPACK: s = prepare_xnnpack(d, q); break;
     case QK_NUMERICS_PYTORCH_X86: s = QK_ERROR_INVALID_ARGUMENT; break; /* resolved above */
   }
+  if (s == QK_SUCCESS && op == QK_CONV_OP_LINEAR) s = prepare_linear(d, resolved, q);
   if (s == QK_SUCCESS) s = check_finite(d, q, mode);
   if (s != QK_SUCCESS) {
     qk_conv_numerics_free(q);

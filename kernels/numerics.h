@@ -49,6 +49,24 @@ QK_INTERNAL void qk_conv_numerics_free(qk_conv_numerics* q);
  * routes it to (pytorch-onednn or pytorch-fbgemm). desc->numerics must be a mode. */
 QK_INTERNAL qk_numerics qk_conv_numerics_resolve(const qk_conv2d_desc* desc);
 
+/* Which framework operator a descriptor stands for: a convolution, or a fully connected layer
+ * (qk_linear runs as a 1x1 convolution over its rows) whose frameworks compute some parameters
+ * differently (the rules are in prepare_linear in numerics.c, docs/ops-linear.md). */
+typedef enum qk_conv_op {
+  QK_CONV_OP_CONV2D = 0,
+  QK_CONV_OP_LINEAR = 1,
+} qk_conv_op;
+
+/* qk_conv_numerics_prepare / _resolve for operator `op` (those above: QK_CONV_OP_CONV2D). */
+QK_INTERNAL qk_status qk_conv_numerics_prepare_for(const qk_conv2d_desc* desc, qk_conv_op op,
+                                                   qk_conv_numerics* q);
+QK_INTERNAL qk_numerics qk_conv_numerics_resolve_for(const qk_conv2d_desc* desc, qk_conv_op op);
+
+/* qk_conv2d_create for operator `op` (kernels/conv2d.c); the operator's own create / run log
+ * lines are left to the caller when op is not QK_CONV_OP_CONV2D. */
+QK_INTERNAL qk_status qk_conv2d_create_for(const qk_conv2d_desc* desc, qk_conv_op op,
+                                           qk_conv2d** op_out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

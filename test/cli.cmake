@@ -43,6 +43,13 @@ set_tests_properties(cli_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
 # Operators beyond conv2d: CLI tests of each (one block each).
 
 # ---- linear ----
+add_executable(cli_linear_test ${CMAKE_CURRENT_LIST_DIR}/cli_linear_test.cc)
+target_link_libraries(cli_linear_test PRIVATE qk_static qk_npy GTest::gtest)
+target_compile_options(cli_linear_test PRIVATE -Wall -Wextra)
+add_dependencies(cli_linear_test qk_cli)
+add_test(NAME cli_linear_test COMMAND cli_linear_test)
+set_tests_properties(cli_linear_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
+  TIMEOUT ${QK_TEST_TIMEOUT})
 
 # ---- eltwise ----
 

@@ -90,6 +90,7 @@ int run_quantize(int argc, char** argv, failure* f);
 int run_dequantize(int argc, char** argv, failure* f);
 
 /* ---- linear (kernels/linear.c) ---- */
+int run_linear(int argc, char** argv, failure* f);
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
 

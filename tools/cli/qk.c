@@ -85,6 +85,7 @@ static const command k_commands[] = {
     {"dequantize", "dequantize a uint8/int8/int32 .npy array to float32", run_dequantize},
 
     /* ---- linear (kernels/linear.c) ---- */
+    {"linear", "quantized fully connected layer of .npy arrays", run_linear},
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
 
