@@ -60,11 +60,16 @@ qk_status Load(const std::string& bytes, qk_model** m) {
   return qk_model_load_memory(bytes.data(), bytes.size(), m);
 }
 
-class ModelGolden : public ::testing::TestWithParam<const char*> {};
+struct ModelCase {
+  const char* name;  // test/data/models/<name>.safetensors and its .npy files
+  size_t nodes;
+};
+
+class ModelGolden : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(ModelGolden, BitExactOnEveryIsaAndThreadCount) {
-  const std::string engine = GetParam();
-  const std::string base = ModelPath("tiny-" + engine);
+  const std::string engine = GetParam().name;
+  const std::string base = ModelPath(engine);
   qk_npy_array input = ReadNpy(base + "-input.npy");
   qk_npy_array expected = ReadNpy(base + "-output.npy");
   ASSERT_EQ(input.dtype, QK_NPY_F32);
@@ -84,8 +89,9 @@ TEST_P(ModelGolden, BitExactOnEveryIsaAndThreadCount) {
     ASSERT_EQ(in.dtype, QK_DTYPE_F32);
     ASSERT_EQ(in.bytes, input.bytes);
     ASSERT_EQ(out.bytes, expected.bytes);
-    for (size_t d = 0; d < 4; d++) EXPECT_EQ(out.shape[d], expected.shape[d]);
-    EXPECT_EQ(qk_model_node_count(m), 7u);
+    ASSERT_EQ(out.rank, expected.ndim);
+    for (size_t d = 0; d < out.rank; d++) EXPECT_EQ(out.shape[d], expected.shape[d]);
+    EXPECT_EQ(qk_model_node_count(m), GetParam().nodes);
 
     for (size_t threads : {1, 2, 3}) {
       qk_threadpool* pool = nullptr;
@@ -126,7 +132,17 @@ TEST_P(ModelGolden, BitExactOnEveryIsaAndThreadCount) {
   free(expected.data);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torch113, ModelGolden, ::testing::Values("qnnpack", "onednn"));
+// tiny: conv + relu, depthwise, pointwise, dilated, 5x5; classifier: conv, torch.flatten of a
+// 4-D tensor (a layout change), linear + relu, linear (tools/models/gen_test_models.py).
+INSTANTIATE_TEST_SUITE_P(Torch113, ModelGolden,
+                         ::testing::Values(ModelCase{"tiny-qnnpack", 7}, ModelCase{"tiny-onednn", 7},
+                                           ModelCase{"classifier-qnnpack", 6},
+                                           ModelCase{"classifier-onednn", 6}),
+                         [](const ::testing::TestParamInfo<ModelCase>& info) {
+                           std::string n = info.param.name;
+                           for (char& c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
 
 TEST(ModelApi, InvalidArguments) {
   qk_model* m = reinterpret_cast<qk_model*>(1);

@@ -7,10 +7,13 @@
 or from the command line, for a model saved with torch.save / torch.jit.save is not supported yet:
 the function API is the way in (a script builds the model, quantizes it and calls export).
 
-The graph is recorded by running the model once on example_input with forward hooks on its leaf
-modules (the modules eager-mode quantization produces: Quantize, Conv2d, ConvReLU2d, DeQuantize,
-Identity), so it follows what forward() really does. A leaf module of another kind, or a tensor
-operation between modules that the hooks cannot see, is an error naming the layer.
+The graph is recorded by running the model once on example_input, so it follows what forward()
+really does: forward hooks on its leaf modules (Quantize, Conv2d, ConvReLU2d, Linear, LinearReLU,
+MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid, Flatten,
+DeQuantize, Identity), the QFunctional methods (add, add_relu, mul, cat) and torch.flatten /
+F.adaptive_avg_pool2d between modules. A leaf module of another kind, or a tensor operation between
+modules that the exporter does not know, is an error naming the layer. Which of these ops the C
+runtime of this qk runs: docs/model-format.md (an op it does not run is refused at load).
 
 The numerics mode comes from the quantized engine and the torch version (and, for fbgemm / x86,
 whether this CPU has AVX512-VNNI): docs/numerics.md, "which mode am I?".
@@ -68,7 +71,16 @@ def _dtype_name(torch, dtype):
     return {torch.quint8: "u8", torch.qint8: "s8"}.get(dtype)
 
 
+def _pair(v):
+    return [int(v[0]), int(v[1])] if isinstance(v, (tuple, list)) else [int(v), int(v)]
+
+
 class _Exporter:
+    """Records the graph while the model runs: forward hooks on leaf modules, wrappers around the
+    QFunctional methods (add, add_relu, mul, cat: FloatFunctional after convert) and around the
+    torch functions quantized networks call outside modules (torch.flatten,
+    F.adaptive_avg_pool2d), active only between modules."""
+
     def __init__(self, torch, model):
         self.torch = torch
         self.model = model
@@ -77,55 +89,187 @@ class _Exporter:
         self.names = {}  # id(tensor) -> value name
         self.keep = []  # keeps traced tensors alive so their ids stay unique
         self.error = None
+        self.depth = 0  # > 0 while inside a recorded module
 
     def value_of(self, t, layer):
         name = self.names.get(id(t))
         if name is None:
             raise ValueError(f"layer '{layer}': its input was not produced by an exported layer "
-                             "(a tensor operation outside modules?)")
+                             "(a tensor operation outside modules that qk_export does not know?)")
         return name
 
     def new_value(self, t, name):
+        base, k = name, 1
+        while name in self.names.values():
+            k += 1
+            name = f"{base}.{k}"
         self.names[id(t)] = name
         self.keep.append(t)
         return name
 
-    def hook(self, name, module, inputs, output):
+    def emit(self, node, output):
+        node["output"] = self.new_value(output, node["name"] + ":out")
+        self.nodes.append(node)
+
+    def guarded(self, what, fn):
         if self.error is not None:
             return
         try:
-            self.record(name, module, inputs, output)
+            fn()
         except Exception as e:  # reported after the forward pass, with the layer's name
             self.error = e
+            self.error_where = what
+
+    # ---- modules ----
+    def pre_hook(self, name, module, inputs):
+        self.depth += 1
+
+    def hook(self, name, module, inputs, output):
+        self.depth -= 1
+        self.guarded(name, lambda: self.record(name, module, inputs, output))
 
     def record(self, name, module, inputs, output):
         torch = self.torch
         nnq, nniq = _quantized_modules(torch)
         kind = type(module)
+        x = inputs[0] if inputs else None
         if kind is torch.nn.Identity:
-            self.names[id(output)] = self.value_of(inputs[0], name)
+            self.names[id(output)] = self.value_of(x, name)
             self.keep.append(output)
             return
+        node = {"name": name}
         if kind is nnq.Quantize:
-            node = {"op": "quantize", "name": name, "input": self.value_of(inputs[0], name),
-                    "dtype": _dtype_name(torch, module.dtype), "scale": float(module.scale),
-                    "zero_point": int(module.zero_point)}
+            node.update(op="quantize", input=self.value_of(x, name),
+                        dtype=_dtype_name(torch, module.dtype), scale=float(module.scale),
+                        zero_point=int(module.zero_point))
         elif kind is nnq.DeQuantize:
-            node = {"op": "dequantize", "name": name, "input": self.value_of(inputs[0], name)}
+            node.update(op="dequantize", input=self.value_of(x, name))
         elif kind in (nnq.Conv2d, nniq.ConvReLU2d):
-            node = self.conv2d(name, module, inputs[0], output)
+            node.update(self.conv2d(name, module, x, output))
+        elif kind in (nnq.Linear, getattr(nniq, "LinearReLU", nnq.Linear)):
+            node.update(self.linear(name, module, x, output))
+        elif kind is torch.nn.MaxPool2d:
+            if module.return_indices:
+                raise ValueError(f"layer '{name}': MaxPool2d with return_indices")
+            p = _pair(module.padding)
+            node.update(op="max_pool2d", input=self.value_of(x, name),
+                        kernel=_pair(module.kernel_size),
+                        stride=_pair(module.stride if module.stride is not None else
+                                     module.kernel_size),
+                        padding=[p[0], p[1], p[0], p[1]], dilation=_pair(module.dilation),
+                        ceil_mode=bool(module.ceil_mode))
+        elif kind is torch.nn.AvgPool2d:
+            p = _pair(module.padding)
+            node.update(op="avg_pool2d", input=self.value_of(x, name),
+                        kernel=_pair(module.kernel_size),
+                        stride=_pair(module.stride if module.stride is not None else
+                                     module.kernel_size),
+                        padding=[p[0], p[1], p[0], p[1]], ceil_mode=bool(module.ceil_mode),
+                        count_include_pad=bool(module.count_include_pad))
+            if module.divisor_override is not None:
+                node["divisor_override"] = int(module.divisor_override)
+        elif kind is torch.nn.AdaptiveAvgPool2d:
+            node.update(op="adaptive_avg_pool2d", input=self.value_of(x, name),
+                        output_size=[int(output.shape[2]), int(output.shape[3])])
+        elif kind in (torch.nn.ReLU, torch.nn.ReLU6, torch.nn.Hardswish, torch.nn.Hardsigmoid,
+                      torch.nn.Sigmoid):
+            node.update(self.unary(name, kind.__name__.lower(), x, output))
+        elif kind is torch.nn.Flatten:
+            if module.start_dim != 1 or module.end_dim != -1:
+                raise ValueError(f"layer '{name}': Flatten(start_dim={module.start_dim}, "
+                                 f"end_dim={module.end_dim}) (only 1, -1)")
+            node.update(op="flatten", input=self.value_of(x, name))
         else:
             raise ValueError(f"layer '{name}' ({kind.__module__}.{kind.__name__}) is not supported "
-                             "by qk_export yet (supported: Quantize, Conv2d, ConvReLU2d, DeQuantize, "
-                             "Identity)")
-        node["output"] = self.new_value(output, name + ":out")
-        self.nodes.append(node)
+                             "by qk_export yet")
+        self.emit(node, output)
 
-    def conv2d(self, name, m, x, y):
+    def unary(self, name, op, x, y):
+        node = {"op": {"relu6": "clamp"}.get(op, op), "input": self.value_of(x, name)}
+        if op == "relu6":
+            node.update(min=0.0, max=6.0)
+        if y.is_quantized and (y.q_scale() != x.q_scale() or y.q_zero_point() != x.q_zero_point()):
+            node.update(output_dtype=_dtype_name(self.torch, y.dtype),
+                        output_scale=float(y.q_scale()), output_zero_point=int(y.q_zero_point()))
+        return node
+
+    # ---- QFunctional methods and functions between modules ----
+    def functional(self, name, op, args, output, extra=None):
+        node = {"name": name, "op": op}
+        tensors = [a for a in args if isinstance(a, self.torch.Tensor)]
+        if len(tensors) == 1:
+            node["input"] = self.value_of(tensors[0], name)
+        else:
+            node["inputs"] = [self.value_of(t, name) for t in tensors]
+        node.update(extra or {})
+        self.emit(node, output)
+
+    def wrap_qfunctional(self, name, qf):
+        originals = {}
+        for method, op, relu in (("add", "add", False), ("add_relu", "add", True),
+                                 ("mul", "mul", False)):
+            original = getattr(qf, method)
+            originals[method] = original
+
+            def wrapper(a, b, original=original, op=op, relu=relu, method=method):
+                y = original(a, b)
+                if self.depth == 0:
+                    self.guarded(name, lambda: self.functional(
+                        f"{name}.{method}", op, (a, b), y,
+                        {"relu": relu, "output_dtype": _dtype_name(self.torch, y.dtype),
+                         "output_scale": float(qf.scale), "output_zero_point": int(qf.zero_point)}))
+                return y
+            setattr(qf, method, wrapper)
+
+        def cat(xs, dim=0, original=qf.cat):
+            y = original(xs, dim)
+            if self.depth == 0:
+                self.guarded(name, lambda: self.functional(
+                    f"{name}.cat", "cat", tuple(xs), y,
+                    {"axis": int(dim), "output_dtype": _dtype_name(self.torch, y.dtype),
+                     "output_scale": float(qf.scale), "output_zero_point": int(qf.zero_point)}))
+            return y
+        originals["cat"] = qf.cat
+        qf.cat = cat
+        return originals
+
+    def wrap_functions(self):
         torch = self.torch
-        if m.padding_mode != "zeros":
-            raise ValueError(f"layer '{name}': padding_mode {m.padding_mode!r} (only zeros)")
-        w = m.weight()
+        F = torch.nn.functional
+        saved = {"flatten": torch.flatten, "adaptive_avg_pool2d": F.adaptive_avg_pool2d}
+        counter = [0]
+
+        def flatten(x, start_dim=0, end_dim=-1):
+            y = saved["flatten"](x, start_dim, end_dim)
+            if self.depth == 0 and x.is_quantized:
+                counter[0] += 1
+                if start_dim != 1 or end_dim != -1 or x.dim() != 4:
+                    self.guarded("torch.flatten", lambda: (_ for _ in ()).throw(ValueError(
+                        f"torch.flatten(start_dim={start_dim}, end_dim={end_dim}) of a "
+                        f"{x.dim()}-D tensor (only a 4-D tensor from dim 1)")))
+                else:
+                    self.guarded("torch.flatten", lambda: self.functional(
+                        f"flatten.{counter[0]}", "flatten", (x,), y))
+            return y
+
+        def adaptive_avg_pool2d(x, output_size):
+            y = saved["adaptive_avg_pool2d"](x, output_size)
+            if self.depth == 0 and x.is_quantized:
+                counter[0] += 1
+                self.guarded("adaptive_avg_pool2d", lambda: self.functional(
+                    f"adaptive_avg_pool2d.{counter[0]}", "adaptive_avg_pool2d", (x,), y,
+                    {"output_size": [int(y.shape[2]), int(y.shape[3])]}))
+            return y
+        torch.flatten = flatten
+        F.adaptive_avg_pool2d = adaptive_avg_pool2d
+
+        def restore():
+            torch.flatten = saved["flatten"]
+            F.adaptive_avg_pool2d = saved["adaptive_avg_pool2d"]
+        return restore
+
+    def weights(self, name, w):
+        torch = self.torch
         if w.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
             scales = np.array([w.q_scale()], dtype=np.float64)
             zps = np.array([w.q_zero_point()], dtype=np.int64)
@@ -137,19 +281,38 @@ class _Exporter:
         self.tensors[name + ".weight"] = w.int_repr().numpy().astype(np.int8)
         self.tensors[name + ".weight_scales"] = scales
         self.tensors[name + ".weight_zero_points"] = zps
-        node = {"op": "conv2d", "name": name, "input": self.value_of(x, name),
-                "weight": name + ".weight", "weight_scales": name + ".weight_scales",
+        return {"weight": name + ".weight", "weight_scales": name + ".weight_scales",
                 "weight_zero_points": name + ".weight_zero_points",
-                "weight_quantization": quantization,
-                "stride": list(m.stride), "dilation": list(m.dilation), "groups": int(m.groups),
-                "padding": [m.padding[0], m.padding[1], m.padding[0], m.padding[1]],
-                "relu": type(m) is _quantized_modules(torch)[1].ConvReLU2d,
-                "output_dtype": _dtype_name(torch, y.dtype), "output_scale": float(m.scale),
-                "output_zero_point": int(m.zero_point)}
-        b = m.bias()
+                "weight_quantization": quantization}
+
+    def bias(self, name, b, node):
         if b is not None:
             self.tensors[name + ".bias"] = b.detach().numpy().astype(np.float32)
             node["bias"] = name + ".bias"
+
+    def conv2d(self, name, m, x, y):
+        torch = self.torch
+        if m.padding_mode != "zeros":
+            raise ValueError(f"layer '{name}': padding_mode {m.padding_mode!r} (only zeros)")
+        node = {"op": "conv2d", "input": self.value_of(x, name)}
+        node.update(self.weights(name, m.weight()))
+        node.update(stride=list(m.stride), dilation=list(m.dilation), groups=int(m.groups),
+                    padding=[m.padding[0], m.padding[1], m.padding[0], m.padding[1]],
+                    relu=type(m) is _quantized_modules(torch)[1].ConvReLU2d,
+                    output_dtype=_dtype_name(torch, y.dtype), output_scale=float(m.scale),
+                    output_zero_point=int(m.zero_point))
+        self.bias(name, m.bias(), node)
+        return node
+
+    def linear(self, name, m, x, y):
+        torch = self.torch
+        node = {"op": "linear", "input": self.value_of(x, name)}
+        w, b = m._weight_bias()
+        node.update(self.weights(name, w))
+        node.update(relu=type(m).__name__ == "LinearReLU",
+                    output_dtype=_dtype_name(torch, y.dtype), output_scale=float(m.scale),
+                    output_zero_point=int(m.zero_point))
+        self.bias(name, b, node)
         return node
 
 
@@ -167,20 +330,33 @@ def _input_entry(torch, name, x):
 def trace(model, example_input):
     """Runs the model once; returns (graph dict, tensors dict, output of the model)."""
     import torch
+    nnq, _ = _quantized_modules(torch)
     ex = _Exporter(torch, model)
-    handles = []
+    handles, qfunctionals = [], []
     for name, module in model.named_modules():
-        if len(list(module.children())) == 0:
+        if isinstance(module, nnq.QFunctional):
+            qfunctionals.append((module, ex.wrap_qfunctional(name, module)))
+        elif len(list(module.children())) == 0 or isinstance(module, nnq.Linear):
+            # a quantized Linear is a leaf too: its child only holds the packed weights
+            handles.append(module.register_forward_pre_hook(
+                lambda mod, i, name=name: ex.pre_hook(name, mod, i)))
             handles.append(module.register_forward_hook(
                 lambda mod, i, o, name=name: ex.hook(name, mod, i, o)))
+    restore = ex.wrap_functions()
     x = example_input
     ex.new_value(x, "input")
     try:
         with torch.no_grad():
             y = model(x)
     finally:
+        restore()
         for h in handles:
             h.remove()
+        for module, originals in qfunctionals:
+            for method, fn in originals.items():
+                setattr(module, method, fn)
+            for method in originals:  # drop the instance attributes: the class methods return
+                module.__dict__.pop(method, None)
     if ex.error is not None:
         raise ex.error
     graph = {"numerics": numerics_mode(torch), "inputs": [_input_entry(torch, "input", x)],

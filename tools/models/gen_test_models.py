@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Small quantized CNNs for test/model_test.cc, exported with tools/qk_export.py from real PyTorch.
 
-For each engine: a random-weight network (conv 3x3 + relu, depthwise 3x3 stride 2, pointwise 1x1,
-conv 3x3 dilated with asymmetric per-channel weights where the engine allows, a 5x5 conv with
-padding 2), calibrated on random data, converted with eager-mode quantization, exported, and run
-by PyTorch on a random input. Writes, per engine E, into --out:
-  tiny-E.safetensors   the qk model
-  tiny-E-input.npy     the float32 NCHW input
-  tiny-E-output.npy    PyTorch's float32 output (dequantized)
-  tiny-E-qoutput.npy   its integer representation (uint8), before DeQuantStub
+For each engine E and network M, random weights calibrated on random data, converted with
+eager-mode quantization, exported, and run by PyTorch on a random input:
+  tiny        conv 3x3 + relu, depthwise 3x3 stride 2 + relu, pointwise 1x1, dilated 3x3, 5x5
+  classifier  conv 3x3 stride 2, torch.flatten, linear + relu, linear
+Writes into --out:
+  M-E.safetensors   the qk model
+  M-E-input.npy     the float32 NCHW input
+  M-E-output.npy    PyTorch's float32 output (dequantized)
+  M-E-qoutput.npy   its integer representation (uint8), before DeQuantStub
 Usage: /usr/bin/python3 tools/models/gen_test_models.py --out test/data/models [--seed 1]
 """
 import argparse
@@ -45,12 +46,39 @@ class Tiny(torch.nn.Module):
         return self.dequant(x)
 
 
-def build(engine, seed):
+class Classifier(torch.nn.Module):
+    """conv (stride 2) -> torch.flatten of a 4-D tensor (NCHW order: a real layout change) ->
+    linear + relu -> linear."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.quant = torch.ao.quantization.QuantStub()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.fc1 = nn.Linear(8 * 10 * 9, 40)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(40, 10)
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.conv(self.quant(x))
+        x = torch.flatten(x, 1)
+        x = self.fc2(self.relu(self.fc1(x)))
+        self.qout = x
+        return self.dequant(x)
+
+
+MODELS = {"tiny": (Tiny, [["conv1", "relu1"], ["dw", "relu2"]]),
+          "classifier": (Classifier, [["fc1", "relu"]])}
+
+
+def build(name, engine, seed):
     torch.manual_seed(seed)
     torch.backends.quantized.engine = engine
-    m = Tiny().eval()
+    cls, fuse = MODELS[name]
+    m = cls().eval()
     m.qconfig = torch.ao.quantization.get_default_qconfig(engine)
-    torch.ao.quantization.fuse_modules(m, [["conv1", "relu1"], ["dw", "relu2"]], inplace=True)
+    torch.ao.quantization.fuse_modules(m, fuse, inplace=True)
     torch.ao.quantization.prepare(m, inplace=True)
     with torch.no_grad():
         for _ in range(8):
@@ -66,15 +94,15 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
-    for engine in ("qnnpack", "onednn"):
-        m = build(engine, args.seed)
+    for name, engine in [(n, e) for n in MODELS for e in ("qnnpack", "onednn")]:
+        m = build(name, engine, args.seed)
         x = torch.randn(2, 3, 20, 18) * 2
-        path = os.path.join(args.out, f"tiny-{engine}")
+        path = os.path.join(args.out, f"{name}-{engine}")
         y = qk_export.export(m, x, path + ".safetensors")
         np.save(path + "-input.npy", x.numpy())
         np.save(path + "-output.npy", y.numpy())
         np.save(path + "-qoutput.npy", m.qout.int_repr().numpy())
-        print(f"{engine}: {qk_export.numerics_mode(torch)}, output {tuple(y.shape)}, "
+        print(f"{name} {engine}: {qk_export.numerics_mode(torch)}, output {tuple(y.shape)}, "
               f"{os.path.getsize(path + '.safetensors')} bytes")
 
 
