@@ -439,6 +439,257 @@ static qk_status run_flatten(const qk_run_context* r, const qk_node* n) {
   return QK_SUCCESS;
 }
 
+/* ---- pooling ----------------------------------------------------------------------------------- */
+
+static const char* const k_max_pool2d_keys[] = {"kernel", "stride", "padding", "dilation",
+                                                "ceil_mode", NULL};
+static const char* const k_avg_pool2d_keys[] = {"kernel", "stride", "padding", "ceil_mode",
+                                                "count_include_pad", "divisor_override", NULL};
+static const char* const k_adaptive_avg_pool2d_keys[] = {"output_size", NULL};
+
+static qk_status parse_pool_window(const cJSON* js, const char* what, bool dilation,
+                                   qk_pool2d_desc* d) {
+  size_t pair[2], four[4];
+  bool ceil_mode;
+  if (!qk_json_ints(js, "kernel", 2, 1, 1e6, pair)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: kernel must be [KH, KW] >= 1", what);
+  }
+  d->kernel_height = pair[0];
+  d->kernel_width = pair[1];
+  if (!qk_json_ints(js, "stride", 2, 1, 1e6, pair)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: stride must be [SH, SW] >= 1", what);
+  }
+  d->stride_height = pair[0];
+  d->stride_width = pair[1];
+  if (dilation) {
+    if (!qk_json_ints(js, "dilation", 2, 1, 1e6, pair)) {
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: dilation must be [DH, DW] >= 1", what);
+    }
+    d->dilation_height = pair[0];
+    d->dilation_width = pair[1];
+  }
+  if (!qk_json_ints(js, "padding", 4, 0, 1e6, four)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: padding must be [top, left, bottom, right]",
+                   what);
+  }
+  d->padding_top = four[0];
+  d->padding_left = four[1];
+  d->padding_bottom = four[2];
+  d->padding_right = four[3];
+  if (!qk_json_bool(js, "ceil_mode", &ceil_mode)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: ceil_mode must be true or false", what);
+  }
+  d->ceil_mode = ceil_mode;
+  return QK_SUCCESS;
+}
+
+static qk_status parse_pool2d(qk_model* m, const cJSON* js, qk_node* n, const char* what,
+                              qk_pool2d_kind kind) {
+  const qk_value* x;
+  qk_status s = quantized_input(m, n, 0, what, &x);
+  if (s != QK_SUCCESS) return s;
+  if (x->rank != 4) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: input '%s' must be 4-D", what, x->name);
+  }
+  qk_pool2d_desc d;
+  qk_pool2d_desc_init(&d);
+  d.numerics = m->numerics;
+  d.kind = kind;
+  d.type = x->dtype;
+  d.channels = x->shape[1];
+  d.input_scale = x->scale;
+  d.input_zero_point = x->zero_point;
+  d.output_zero_point = x->zero_point; /* PyTorch's pools keep the input's qparams */
+  if (kind == QK_POOL2D_ADAPTIVE_AVERAGE) {
+    size_t size[2];
+    if (!qk_json_ints(js, "output_size", 2, 1, 1e6, size)) {
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: output_size must be [OH, OW] >= 1", what);
+    }
+    d.output_height = size[0];
+    d.output_width = size[1];
+  } else {
+    if ((s = parse_pool_window(js, what, kind == QK_POOL2D_MAX, &d)) != QK_SUCCESS) return s;
+  }
+  if (kind == QK_POOL2D_AVERAGE) {
+    bool count_include_pad = true;
+    if (cJSON_GetObjectItemCaseSensitive(js, "count_include_pad") != NULL &&
+        !qk_json_bool(js, "count_include_pad", &count_include_pad)) {
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: count_include_pad must be true or false",
+                     what);
+    }
+    d.count_include_pad = count_include_pad;
+    int64_t divisor = 0;
+    if (cJSON_GetObjectItemCaseSensitive(js, "divisor_override") != NULL &&
+        !qk_json_int(js, "divisor_override", 1, 1e9, &divisor)) {
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: divisor_override must be >= 1", what);
+    }
+    d.divisor_override = divisor;
+  }
+  qk_pool2d* op = NULL;
+  if ((s = qk_pool2d_create(&d, &op)) != QK_SUCCESS) return qk_fail_with_last(s, what);
+  n->op = op;
+  qk_value* y = &m->values[n->output];
+  y->dtype = x->dtype;
+  y->scale = x->scale;
+  y->zero_point = x->zero_point;
+  y->rank = 4;
+  y->shape[0] = x->shape[0];
+  y->shape[1] = x->shape[1];
+  if (qk_pool2d_output_size(op, x->shape[2], x->shape[3], &y->shape[2], &y->shape[3]) !=
+      QK_SUCCESS) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: the window does not fit the %zux%zu input",
+                   what, x->shape[2], x->shape[3]);
+  }
+  return qk_value_set_bytes(y, what);
+}
+
+static qk_status parse_max_pool2d(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
+                                  const char* what) {
+  (void)f;
+  return parse_pool2d(m, js, n, what, QK_POOL2D_MAX);
+}
+
+static qk_status parse_avg_pool2d(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
+                                  const char* what) {
+  (void)f;
+  return parse_pool2d(m, js, n, what, QK_POOL2D_AVERAGE);
+}
+
+static qk_status parse_adaptive_avg_pool2d(qk_model* m, const qk_st_file* f, const cJSON* js,
+                                           qk_node* n, const char* what) {
+  (void)f;
+  return parse_pool2d(m, js, n, what, QK_POOL2D_ADAPTIVE_AVERAGE);
+}
+
+static qk_status run_pool2d(const qk_run_context* r, const qk_node* n) {
+  const qk_value* x = &r->model->values[n->inputs[0]];
+  return qk_pool2d_run_threaded(n->op, x->shape[0], x->shape[2], x->shape[3], qk_value_data(r, x),
+                                qk_value_data(r, &r->model->values[n->output]), r->pool);
+}
+
+static void destroy_pool2d(qk_node* n) { qk_pool2d_delete(n->op); }
+
+/* ---- add / mul ---------------------------------------------------------------------------------- */
+
+static const char* const k_binary_keys[] = {"relu", "output_dtype", "output_scale",
+                                            "output_zero_point", NULL};
+
+/* Two quantized inputs of one dtype; mul also takes b as [N, C, 1, 1] against a's [N, C, H, W]
+ * (squeeze-and-excite). */
+static qk_status binary_inputs(const qk_model* m, const qk_node* n, const char* what,
+                               bool broadcast_allowed, const qk_value** a, const qk_value** b,
+                               bool* broadcast) {
+  qk_status s;
+  if ((s = quantized_input(m, n, 0, what, a)) != QK_SUCCESS ||
+      (s = quantized_input(m, n, 1, what, b)) != QK_SUCCESS) {
+    return s;
+  }
+  if ((*a)->dtype != (*b)->dtype) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: inputs '%s' and '%s' differ in dtype", what,
+                   (*a)->name, (*b)->name);
+  }
+  const bool same = memcmp((*a)->shape, (*b)->shape, sizeof((*a)->shape)) == 0;
+  *broadcast = !same && broadcast_allowed && (*b)->shape[0] == (*a)->shape[0] &&
+               (*b)->shape[1] == (*a)->shape[1] && (*b)->shape[2] == 1 && (*b)->shape[3] == 1;
+  if (!same && !*broadcast) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: inputs '%s' and '%s' differ in shape%s", what,
+                   (*a)->name, (*b)->name,
+                   broadcast_allowed ? " (and b is not [N, C, 1, 1])" : "");
+  }
+  return QK_SUCCESS;
+}
+
+static qk_status binary_output(qk_model* m, const cJSON* js, qk_node* n, const char* what,
+                               const qk_value* a, int* relu) {
+  qk_value* y = &m->values[n->output];
+  bool r;
+  if (!qk_json_bool(js, "relu", &r)) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: relu must be true or false", what);
+  }
+  *relu = r;
+  qk_status s = qk_parse_output_qparams(js, what, y);
+  if (s != QK_SUCCESS) return s;
+  if (y->dtype != a->dtype) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: output_dtype must be the inputs' dtype", what);
+  }
+  y->rank = a->rank;
+  memcpy(y->shape, a->shape, sizeof(y->shape));
+  return QK_SUCCESS;
+}
+
+static qk_status parse_add(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
+                           const char* what) {
+  (void)f;
+  const qk_value *a, *b;
+  bool broadcast;
+  qk_status s = binary_inputs(m, n, what, false, &a, &b, &broadcast);
+  if (s != QK_SUCCESS) return s;
+  qk_add_desc d;
+  qk_add_desc_init(&d);
+  if ((s = binary_output(m, js, n, what, a, &d.relu)) != QK_SUCCESS) return s;
+  const qk_value* y = &m->values[n->output];
+  d.numerics = m->numerics;
+  d.channels = a->shape[1];
+  d.type = a->dtype;
+  d.a_scale = a->scale;
+  d.a_zero_point = a->zero_point;
+  d.b_scale = b->scale;
+  d.b_zero_point = b->zero_point;
+  d.output_scale = y->scale;
+  d.output_zero_point = y->zero_point;
+  qk_add* op = NULL;
+  if ((s = qk_add_create(&d, &op)) != QK_SUCCESS) return qk_fail_with_last(s, what);
+  n->op = op;
+  return qk_value_set_bytes(&m->values[n->output], what);
+}
+
+static qk_status run_add(const qk_run_context* r, const qk_node* n) {
+  const qk_value* a = &r->model->values[n->inputs[0]];
+  const qk_value* b = &r->model->values[n->inputs[1]];
+  return qk_add_run_threaded(n->op, a->shape[0] * a->shape[2] * a->shape[3], qk_value_data(r, a),
+                             qk_value_data(r, b), qk_value_data(r, &r->model->values[n->output]),
+                             r->pool);
+}
+
+static void destroy_add(qk_node* n) { qk_add_delete(n->op); }
+
+static qk_status parse_mul(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
+                           const char* what) {
+  (void)f;
+  const qk_value *a, *b;
+  bool broadcast;
+  qk_status s = binary_inputs(m, n, what, true, &a, &b, &broadcast);
+  if (s != QK_SUCCESS) return s;
+  qk_mul_desc d;
+  qk_mul_desc_init(&d);
+  if ((s = binary_output(m, js, n, what, a, &d.relu)) != QK_SUCCESS) return s;
+  const qk_value* y = &m->values[n->output];
+  d.numerics = m->numerics;
+  d.channels = a->shape[1];
+  d.type = a->dtype;
+  d.a_scale = a->scale;
+  d.a_zero_point = a->zero_point;
+  d.b_scale = b->scale;
+  d.b_zero_point = b->zero_point;
+  d.output_scale = y->scale;
+  d.output_zero_point = y->zero_point;
+  d.broadcast_b = broadcast;
+  qk_mul* op = NULL;
+  if ((s = qk_mul_create(&d, &op)) != QK_SUCCESS) return qk_fail_with_last(s, what);
+  n->op = op;
+  return qk_value_set_bytes(&m->values[n->output], what);
+}
+
+static qk_status run_mul(const qk_run_context* r, const qk_node* n) {
+  const qk_value* a = &r->model->values[n->inputs[0]];
+  const qk_value* b = &r->model->values[n->inputs[1]];
+  return qk_mul_run_threaded(n->op, a->shape[0], a->shape[2] * a->shape[3], qk_value_data(r, a),
+                             qk_value_data(r, b), qk_value_data(r, &r->model->values[n->output]),
+                             r->pool);
+}
+
+static void destroy_mul(qk_node* n) { qk_mul_delete(n->op); }
+
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 static void destroy_nothing(qk_node* n) { (void)n; }
@@ -454,5 +705,17 @@ static const qk_node_kind k_linear = {"linear", 1, 1, k_linear_keys, parse_linea
 static const qk_node_kind k_flatten = {"flatten", 1, 1, k_flatten_keys, parse_flatten,
                                        run_flatten, destroy_nothing};
 
-const qk_node_kind* const qk_node_kinds[] = {&k_quantize, &k_dequantize, &k_conv2d, &k_linear,
-                                             &k_flatten, NULL};
+static const qk_node_kind k_max_pool2d = {"max_pool2d", 1, 1, k_max_pool2d_keys,
+                                          parse_max_pool2d, run_pool2d, destroy_pool2d};
+static const qk_node_kind k_avg_pool2d = {"avg_pool2d", 1, 1, k_avg_pool2d_keys,
+                                          parse_avg_pool2d, run_pool2d, destroy_pool2d};
+static const qk_node_kind k_adaptive_avg_pool2d = {"adaptive_avg_pool2d", 1, 1,
+                                                   k_adaptive_avg_pool2d_keys,
+                                                   parse_adaptive_avg_pool2d, run_pool2d,
+                                                   destroy_pool2d};
+static const qk_node_kind k_add = {"add", 2, 2, k_binary_keys, parse_add, run_add, destroy_add};
+static const qk_node_kind k_mul = {"mul", 2, 2, k_binary_keys, parse_mul, run_mul, destroy_mul};
+
+const qk_node_kind* const qk_node_kinds[] = {
+    &k_quantize, &k_dequantize, &k_conv2d, &k_linear, &k_flatten, &k_max_pool2d, &k_avg_pool2d,
+    &k_adaptive_avg_pool2d, &k_add, &k_mul, NULL};

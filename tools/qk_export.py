@@ -333,7 +333,10 @@ def trace(model, example_input):
     nnq, _ = _quantized_modules(torch)
     ex = _Exporter(torch, model)
     handles, qfunctionals = [], []
+    inner = tuple(n + "." for n, m in model.named_modules() if isinstance(m, nnq.QFunctional))
     for name, module in model.named_modules():
+        if name.startswith(inner):
+            continue  # a QFunctional's own activation_post_process: part of the wrapped method
         if isinstance(module, nnq.QFunctional):
             qfunctionals.append((module, ex.wrap_qfunctional(name, module)))
         elif len(list(module.children())) == 0 or isinstance(module, nnq.Linear):

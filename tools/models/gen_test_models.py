@@ -5,6 +5,8 @@ For each engine E and network M, random weights calibrated on random data, conve
 eager-mode quantization, exported, and run by PyTorch on a random input:
   tiny        conv 3x3 + relu, depthwise 3x3 stride 2 + relu, pointwise 1x1, dilated 3x3, 5x5
   classifier  conv 3x3 stride 2, torch.flatten, linear + relu, linear
+  miniresnet  torchvision's quantizable ResNet blocks at width 8/16: stem, max pool, add_relu
+              skips, a downsample, global average pool, flatten, fc
 Writes into --out:
   M-E.safetensors   the qk model
   M-E-input.npy     the float32 NCHW input
@@ -68,8 +70,51 @@ class Classifier(torch.nn.Module):
         return self.dequant(x)
 
 
+class MiniResNet(torch.nn.Module):
+    """torchvision's quantizable ResNet at a small width: the stem (7x7 stride 2 conv + BN + ReLU,
+    3x3 stride 2 max pool), one QuantizableBasicBlock (add_relu of the skip) and one with a
+    strided 1x1 downsample, the global average pool, torch.flatten and the fc, all as
+    torchvision.models.quantization.resnet18 runs them."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.quantization.resnet import QuantizableBasicBlock as Block
+        nn = torch.nn
+        self.quant = torch.ao.quantization.QuantStub()
+        self.conv1 = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        down = nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))
+        self.layer1 = nn.Sequential(Block(8, 8))
+        self.layer2 = nn.Sequential(Block(8, 16, stride=2, downsample=down))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(16, 10)
+        self.dequant = torch.ao.quantization.DeQuantStub()
+        for m in self.modules():  # BN statistics that are not the identity
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.data.uniform_(0.5, 1.5)
+                m.bias.data.uniform_(-0.3, 0.3)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(self.quant(x)))))
+        x = self.avgpool(self.layer2(self.layer1(x)))
+        x = self.fc(torch.flatten(x, 1))
+        self.qout = x
+        return self.dequant(x)
+
+    def fuse(self):
+        torch.ao.quantization.fuse_modules(self, ["conv1", "bn1", "relu"], inplace=True)
+        for m in self.modules():
+            if hasattr(m, "fuse_model") and m is not self:
+                m.fuse_model()
+
+
 MODELS = {"tiny": (Tiny, [["conv1", "relu1"], ["dw", "relu2"]]),
-          "classifier": (Classifier, [["fc1", "relu"]])}
+          "classifier": (Classifier, [["fc1", "relu"]]),
+          "miniresnet": (MiniResNet, None)}
 
 
 def build(name, engine, seed):
@@ -78,7 +123,10 @@ def build(name, engine, seed):
     cls, fuse = MODELS[name]
     m = cls().eval()
     m.qconfig = torch.ao.quantization.get_default_qconfig(engine)
-    torch.ao.quantization.fuse_modules(m, fuse, inplace=True)
+    if fuse is None:
+        m.fuse()
+    else:
+        torch.ao.quantization.fuse_modules(m, fuse, inplace=True)
     torch.ao.quantization.prepare(m, inplace=True)
     with torch.no_grad():
         for _ in range(8):
