@@ -337,6 +337,24 @@ TEST(PoolRules, AdaptiveContiguousIgnoresTheZeroPoint) {
   }
 }
 
+// pytorch-qnnpack u8 adaptive pools whose input is a multiple of the output run QNNPACK: a 1x2
+// window of (0, 1), zp 1, contiguous, C = 2: QNNPACK rne((-1) * 0.5) + 1 = 1, ATen's contiguous
+// kernel rne(1 * 0.5) = 0 (checked with torch 1.13: qnnpack [1, 1], onednn [0, 0]).
+TEST(PoolRules, QnnpackAdaptiveTakesQnnpackWhenTheInputIsAMultiple) {
+  for (const std::string& isa : qk_test::SupportedIsas()) {
+    qk_test::ScopedIsa s(isa);
+    qk_pool2d_desc d =
+        Desc(QK_NUMERICS_PYTORCH_QNNPACK, QK_POOL2D_ADAPTIVE_AVERAGE, QK_DTYPE_U8, 2);
+    d.output_height = d.output_width = 1;
+    d.input_zero_point = 1;
+    d.memory_format = QK_PYTORCH_CONTIGUOUS;
+    const std::vector<uint8_t> in = {0, 0, 1, 1};
+    EXPECT_EQ(RunPool(d, 1, 2, in), (std::vector<uint8_t>{1, 1})) << isa;
+    d.numerics = QK_NUMERICS_PYTORCH_ONEDNN_1_13;
+    EXPECT_EQ(RunPool(d, 1, 2, in), (std::vector<uint8_t>{0, 0})) << isa;
+  }
+}
+
 // ---- invalid arguments and refusals: the exact status ----
 
 qk_status Create(const qk_pool2d_desc& d) {
