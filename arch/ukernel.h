@@ -236,6 +236,8 @@ QK_DECLARE_MAXPOOL(qk_maxpool_x8_c1__generic);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c1__generic);
 QK_DECLARE_MAXPOOL(qk_maxpool_x8_c32__avx2);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c32__avx2);
+QK_DECLARE_MAXPOOL(qk_maxpool_x8_c16__neon);
+QK_DECLARE_AVGPOOL(qk_avgpool_x8_c16__neon);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

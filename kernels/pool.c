@@ -508,7 +508,7 @@ static void run_thread(void* context, size_t t) {
     const int64_t oy = (int64_t)(pix / p->out_w), ox = (int64_t)(pix % p->out_w);
     const uint8_t* image = p->input + n * p->height * row_bytes;
     uint8_t* out = p->output + u * ops;
-    axis_window wy, wx;
+    axis_window wy = {0, 0}, wx = {0, 0};
     const int64_t H = (int64_t)p->height, W = (int64_t)p->width;
     if (max) {
       const bool clamp = op->path == PATH_MAX_CLAMPED;

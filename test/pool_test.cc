@@ -279,7 +279,7 @@ TEST(PoolRules, QnnpackMaxClampsPaddingTapsToTheEdge) {
     qk_pool2d_desc d = Desc(QK_NUMERICS_PYTORCH_QNNPACK, QK_POOL2D_MAX, QK_DTYPE_U8, 1);
     d.kernel_height = 1, d.kernel_width = 2, d.stride_height = d.stride_width = 1;
     d.dilation_width = 2, d.padding_left = d.padding_right = 1;
-    size_t oh, ow;
+    size_t oh = 0, ow = 0;
     std::vector<uint8_t> y = RunPool(d, 1, 3, {9, 1, 5}, &oh, &ow);
     ASSERT_EQ(ow, 3u);
     EXPECT_EQ(y, (std::vector<uint8_t>{9, 9, 5})) << isa;  // taps (-1,1) (0,2) (1,3->2)
@@ -435,7 +435,7 @@ TEST(PoolApi, RunArguments) {
   qk_pool2d* op = nullptr;
   ASSERT_EQ(qk_pool2d_create(&d, &op), QK_SUCCESS);
   uint8_t in[4 * 9] = {0}, out[4] = {0};
-  size_t oh, ow;
+  size_t oh = 0, ow = 0;
   EXPECT_EQ(qk_pool2d_output_size(nullptr, 3, 3, &oh, &ow), QK_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(qk_pool2d_output_size(op, 3, 3, nullptr, &ow), QK_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(qk_pool2d_output_size(op, 0, 3, &oh, &ow), QK_ERROR_INVALID_ARGUMENT);
