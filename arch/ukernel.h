@@ -238,6 +238,8 @@ QK_DECLARE_MAXPOOL(qk_maxpool_x8_c32__avx2);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c32__avx2);
 QK_DECLARE_MAXPOOL(qk_maxpool_x8_c16__neon);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c16__neon);
+QK_DECLARE_MAXPOOL(qk_maxpool_x8_c64__avx512vnni);
+QK_DECLARE_AVGPOOL(qk_avgpool_x8_c64__avx512vnni);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

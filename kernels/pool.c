@@ -93,8 +93,10 @@ static qk_status check_desc(qk_pool2d_desc* d) {
                    fn, op, d->input_pixel_stride, d->output_pixel_stride, d->channels);
   }
   if (d->memory_format != QK_PYTORCH_CHANNELS_LAST && d->memory_format != QK_PYTORCH_CONTIGUOUS) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: %s: memory_format %d is not a "
-                   "qk_pytorch_memory_format", fn, op, (int)d->memory_format);
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "%s: %s: memory_format %d is not a "
+                   "qk_pytorch_memory_format",
+                   fn, op, (int)d->memory_format);
   }
   int32_t qmin, qmax;
   qk_dtype_range(d->type, &qmin, &qmax);
@@ -120,7 +122,8 @@ static qk_status check_desc(qk_pool2d_desc* d) {
     if (d->output_zero_point != 0 && d->output_zero_point != d->input_zero_point) {
       return qk_fail(QK_ERROR_INVALID_ARGUMENT,
                      "%s: %s: output_zero_point %d without an output_scale (0 = the input's "
-                     "qparams)", fn, op, (int)d->output_zero_point);
+                     "qparams)",
+                     fn, op, (int)d->output_zero_point);
     }
     d->output_scale = d->input_scale;
     d->output_zero_point = d->input_zero_point;
@@ -128,7 +131,8 @@ static qk_status check_desc(qk_pool2d_desc* d) {
   if (d->output_scale != d->input_scale || d->output_zero_point != d->input_zero_point) {
     return qk_fail(QK_ERROR_UNSUPPORTED,
                    "%s: %s: %s returns the input's scale and zero point (output %g, %d vs input "
-                   "%g, %d)", fn, op, qk_numerics_name(d->numerics), d->output_scale,
+                   "%g, %d)",
+                   fn, op, qk_numerics_name(d->numerics), d->output_scale,
                    (int)d->output_zero_point, d->input_scale, (int)d->input_zero_point);
   }
   if (d->kind == QK_POOL2D_ADAPTIVE_AVERAGE) {
@@ -143,8 +147,8 @@ static qk_status check_desc(qk_pool2d_desc* d) {
     return QK_SUCCESS;
   }
   if (d->kernel_height == 0 || d->kernel_width == 0) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: %s: kernel size %zux%zu must be nonzero", fn,
-                   op, d->kernel_height, d->kernel_width);
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: %s: kernel size %zux%zu must be nonzero", fn, op,
+                   d->kernel_height, d->kernel_width);
   }
   if (d->stride_height == 0) d->stride_height = d->kernel_height;
   if (d->stride_width == 0) d->stride_width = d->kernel_width;
@@ -196,12 +200,13 @@ static qk_status choose_path(qk_pool2d* op) {
                      fn, op_name, mode);
     }
     if (d->ceil_mode) {
-      return qk_fail(QK_ERROR_UNSUPPORTED,
-                     "%s: %s: ceil_mode is implemented only as PyTorch defines it (%s: use explicit "
-                     "padding)", fn, op_name, mode);
+      return qk_fail(
+          QK_ERROR_UNSUPPORTED,
+          "%s: %s: ceil_mode is implemented only as PyTorch defines it (%s: use explicit "
+          "padding)",
+          fn, op_name, mode);
     }
-    if (d->numerics == QK_NUMERICS_TFLITE &&
-        (d->dilation_height != 1 || d->dilation_width != 1)) {
+    if (d->numerics == QK_NUMERICS_TFLITE && (d->dilation_height != 1 || d->dilation_width != 1)) {
       return qk_fail(QK_ERROR_UNSUPPORTED, "%s: %s: TFLite MAX_POOL_2D has no dilation", fn,
                      op_name);
     }
@@ -227,8 +232,9 @@ static qk_status choose_path(qk_pool2d* op) {
     if (d->padding_top > d->kernel_height / 2 || d->padding_left > d->kernel_width / 2) {
       return qk_fail(QK_ERROR_UNSUPPORTED,
                      "%s: %s: PyTorch: \"pad should be at most half of kernel size\" (padding "
-                     "%zux%zu, kernel %zux%zu)", fn, op_name, d->padding_top, d->padding_left,
-                     d->kernel_height, d->kernel_width);
+                     "%zux%zu, kernel %zux%zu)",
+                     fn, op_name, d->padding_top, d->padding_left, d->kernel_height,
+                     d->kernel_width);
     }
   }
   const bool qnnpack_path = qnnpack_u8 && !d->ceil_mode;
@@ -238,7 +244,8 @@ static qk_status choose_path(qk_pool2d* op) {
       if (qnnpack_path && d->kernel_height * d->kernel_width == 1) {
         return qk_fail(QK_ERROR_UNSUPPORTED,
                        "%s: %s: pytorch-qnnpack u8 without ceil_mode runs QNNPACK, which refuses a "
-                       "1x1 kernel (\"1x1 pooling is meaningless\")", fn, op_name);
+                       "1x1 kernel (\"1x1 pooling is meaningless\")",
+                       fn, op_name);
       }
       if (d->kind == QK_POOL2D_MAX) {
         op->path = qnnpack_path ? PATH_MAX_CLAMPED : PATH_MAX_PLAIN;
@@ -292,13 +299,13 @@ qk_status qk_pool2d_create(const qk_pool2d_desc* desc, qk_pool2d** op_out) {
   snprintf(op->ukernels, sizeof(op->ukernels), "%s",
            max ? isa->pool.maxpool_name : isa->pool.avgpool_name);
   if (qk_verbose_enabled()) {
-    qk_verbose_log("create %s C=%zu k=%zux%zu s=%zux%zu d=%zux%zu p=%zu,%zu,%zu,%zu ceil=%d %s "
-                   "path=%s numerics=%s isa=%s ukernels=%s time=%.3fms",
-                   kind_name(d.kind), d.channels, d.kernel_height, d.kernel_width, op->d.stride_height,
-                   op->d.stride_width, d.dilation_height, d.dilation_width, d.padding_top,
-                   d.padding_left, d.padding_bottom, d.padding_right, d.ceil_mode,
-                   qk_dtype_name(d.type), path_name(op->path), qk_numerics_name(d.numerics),
-                   isa->name, op->ukernels, (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "create %s C=%zu k=%zux%zu s=%zux%zu d=%zux%zu p=%zu,%zu,%zu,%zu ceil=%d %s "
+        "path=%s numerics=%s isa=%s ukernels=%s time=%.3fms",
+        kind_name(d.kind), d.channels, d.kernel_height, d.kernel_width, op->d.stride_height,
+        op->d.stride_width, d.dilation_height, d.dilation_width, d.padding_top, d.padding_left,
+        d.padding_bottom, d.padding_right, d.ceil_mode, qk_dtype_name(d.type), path_name(op->path),
+        qk_numerics_name(d.numerics), isa->name, op->ukernels, (qk_now_seconds() - t0) * 1e3);
   }
   *op_out = op;
   return QK_SUCCESS;
@@ -349,9 +356,10 @@ qk_status qk_pool2d_output_size(const qk_pool2d* op, size_t height, size_t width
   if (oh <= 0 || ow <= 0) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT,
                    "%s: a %zux%zu input gives an empty output (kernel %zux%zu, dilation %zux%zu, "
-                   "padding %zu,%zu,%zu,%zu)", kind_name(d->kind), height, width, d->kernel_height,
-                   d->kernel_width, d->dilation_height, d->dilation_width, d->padding_top,
-                   d->padding_left, d->padding_bottom, d->padding_right);
+                   "padding %zu,%zu,%zu,%zu)",
+                   kind_name(d->kind), height, width, d->kernel_height, d->kernel_width,
+                   d->dilation_height, d->dilation_width, d->padding_top, d->padding_left,
+                   d->padding_bottom, d->padding_right);
   }
   *output_height = (size_t)oh;
   *output_width = (size_t)ow;
@@ -410,11 +418,11 @@ static void adaptive_axis(int64_t o, int64_t in, int64_t out, int64_t* idx, axis
  * run
  * ------------------------------------------------------------------------------------------- */
 typedef enum avg_formula {
-  F_NHWC,        /* ATen channels-last avg_pool2d */
-  F_NCHW,        /* ATen contiguous avg_pool2d */
-  F_QNNPACK,     /* QNNPACK average pooling (also adaptive with H % OH == 0 == W % OW) */
-  F_ADA_NHWC,    /* ATen channels-last adaptive */
-  F_ADA_NCHW,    /* ATen contiguous adaptive */
+  F_NHWC,     /* ATen channels-last avg_pool2d */
+  F_NCHW,     /* ATen contiguous avg_pool2d */
+  F_QNNPACK,  /* QNNPACK average pooling (also adaptive with H % OH == 0 == W % OW) */
+  F_ADA_NHWC, /* ATen channels-last adaptive */
+  F_ADA_NCHW, /* ATen contiguous adaptive */
 } avg_formula;
 
 typedef struct run_plan {
@@ -440,7 +448,9 @@ static void run_avg_pixel(const run_plan* p, const uint8_t* const* rows, size_t 
   const int64_t count = (int64_t)nr * (int64_t)nc;
   const int32_t zp = d->input_zero_point;
   const int32_t sign = op->xor_mask ? 128 : 0; /* Σ (x ^ 0x80) = Σ x + 128 * count */
-  qk_avgpool_params prm = {.zero_point = d->output_zero_point, .min = op->qmin, .max = op->qmax,
+  qk_avgpool_params prm = {.zero_point = d->output_zero_point,
+                           .min = op->qmin,
+                           .max = op->qmax,
                            .xor_mask = op->xor_mask};
   const float si = (float)d->input_scale, so = (float)d->output_scale;
   float inv = 0.0f;
@@ -448,8 +458,9 @@ static void run_avg_pixel(const run_plan* p, const uint8_t* const* rows, size_t 
   prm.init = (int32_t)(-count * (int64_t)(zp + sign));
   switch (p->formula) {
     case F_NHWC: {
-      int64_t div = d->divisor_override ? d->divisor_override
-                                        : d->count_include_pad ? pool_h * pool_w : count;
+      int64_t div = d->divisor_override    ? d->divisor_override
+                    : d->count_include_pad ? pool_h * pool_w
+                                           : count;
       /* ATen: int divide_factor; float multiplier = input_scale / output_scale / divide_factor */
       prm.scale = si / so / (float)(int32_t)div;
       /* AVX2 ATen builds quantize channels [0, C/8*8) with m (QuantizeAvx2), the rest with
@@ -460,15 +471,14 @@ static void run_avg_pixel(const run_plan* p, const uint8_t* const* rows, size_t 
       break;
     }
     case F_NCHW: {
-      int64_t div = d->divisor_override ? d->divisor_override
-                                        : d->count_include_pad ? pool_h * pool_w : count;
+      int64_t div = d->divisor_override    ? d->divisor_override
+                    : d->count_include_pad ? pool_h * pool_w
+                                           : count;
       prm.scale = (float)((d->input_scale / d->output_scale) / (double)div);
       prm.zero_point_in_float = 1;
       break;
     }
-    case F_QNNPACK:
-      prm.scale = si / (so * (float)(int64_t)(p->kh * p->kw));
-      break;
+    case F_QNNPACK: prm.scale = si / (so * (float)(int64_t)(p->kh * p->kw)); break;
     case F_ADA_NHWC: {
       const float m = si / so / (float)(int32_t)count;
       prm.scale = 1.0f / (1.0f / m);
@@ -512,8 +522,8 @@ static void run_thread(void* context, size_t t) {
     const int64_t H = (int64_t)p->height, W = (int64_t)p->width;
     if (max) {
       const bool clamp = op->path == PATH_MAX_CLAMPED;
-      max_axis(oy, H, (int64_t)d->kernel_height, (int64_t)d->stride_height,
-               (int64_t)d->padding_top, (int64_t)d->dilation_height, clamp, ridx, &wy);
+      max_axis(oy, H, (int64_t)d->kernel_height, (int64_t)d->stride_height, (int64_t)d->padding_top,
+               (int64_t)d->dilation_height, clamp, ridx, &wy);
       max_axis(ox, W, (int64_t)d->kernel_width, (int64_t)d->stride_width, (int64_t)d->padding_left,
                (int64_t)d->dilation_width, clamp, cidx, &wx);
     } else if (p->adaptive) {
@@ -521,9 +531,11 @@ static void run_thread(void* context, size_t t) {
       adaptive_axis(ox, W, (int64_t)p->out_w, cidx, &wx);
     } else {
       const int64_t ph = p->formula == F_QNNPACK && d->kind == QK_POOL2D_ADAPTIVE_AVERAGE
-                             ? 0 : (int64_t)d->padding_top;
+                             ? 0
+                             : (int64_t)d->padding_top;
       const int64_t pw = p->formula == F_QNNPACK && d->kind == QK_POOL2D_ADAPTIVE_AVERAGE
-                             ? 0 : (int64_t)d->padding_left;
+                             ? 0
+                             : (int64_t)d->padding_left;
       avg_axis(oy, H, (int64_t)p->kh, (int64_t)p->sh, ph, ridx, &wy);
       avg_axis(ox, W, (int64_t)p->kw, (int64_t)p->sw, pw, cidx, &wx);
     }
@@ -560,15 +572,22 @@ static qk_status run(const char* fn, const qk_pool2d* op, size_t batch, size_t h
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu images of %zux%zu exceed the address space", fn,
                    batch, height, width);
   }
-  run_plan p = {.op = op, .height = height, .width = width, .out_h = oh, .out_w = ow,
-                .out_pixels = out_px, .units = units, .input = (const uint8_t*)input,
+  run_plan p = {.op = op,
+                .height = height,
+                .width = width,
+                .out_h = oh,
+                .out_w = ow,
+                .out_pixels = out_px,
+                .units = units,
+                .input = (const uint8_t*)input,
                 .output = (uint8_t*)output};
   const bool nhwc = d->memory_format == QK_PYTORCH_CHANNELS_LAST || d->channels == 1 || in_px == 1;
   if (d->kind == QK_POOL2D_MAX) {
     p.max_rows = d->kernel_height;
     p.max_cols = d->kernel_width;
   } else if (d->kind == QK_POOL2D_AVERAGE) {
-    p.kh = d->kernel_height, p.kw = d->kernel_width, p.sh = d->stride_height, p.sw = d->stride_width;
+    p.kh = d->kernel_height, p.kw = d->kernel_width, p.sh = d->stride_height,
+    p.sw = d->stride_width;
     p.formula = op->path == PATH_AVG_QNNPACK ? F_QNNPACK : nhwc ? F_NHWC : F_NCHW;
     p.max_rows = p.kh;
     p.max_cols = p.kw;
@@ -607,11 +626,12 @@ static qk_status run(const char* fn, const qk_pool2d* op, size_t batch, size_t h
   qk_threadpool_run(pool, run_thread, &p, p.threads);
   qk_aligned_free(p.scratch);
   if (qk_verbose_enabled()) {
-    qk_verbose_log("run %s N=%zu H=%zu W=%zu -> %zux%zu C=%zu numerics=%s isa=%s ukernels=%s "
-                   "threads=%zu time=%.3fms",
-                   kind_name(d->kind), batch, height, width, oh, ow, d->channels,
-                   qk_numerics_name(d->numerics), op->isa->name, op->ukernels, p.threads,
-                   (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run %s N=%zu H=%zu W=%zu -> %zux%zu C=%zu numerics=%s isa=%s ukernels=%s "
+        "threads=%zu time=%.3fms",
+        kind_name(d->kind), batch, height, width, oh, ow, d->channels,
+        qk_numerics_name(d->numerics), op->isa->name, op->ukernels, p.threads,
+        (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
 }

@@ -39,7 +39,8 @@ class CliPool : public ::testing::Test {
 
   Outcome Run(const std::string& args) const {
     const std::string err = Path("stderr.txt");
-    const std::string cmd = "cd " + dir_ + " && " + g_qk + " " + args + " >" + Path("stdout.txt") + " 2>" + err;
+    const std::string cmd =
+        "cd " + dir_ + " && " + g_qk + " " + args + " >" + Path("stdout.txt") + " 2>" + err;
     const int rc = std::system(cmd.c_str());
     Outcome o;
     o.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -75,7 +76,8 @@ std::vector<uint8_t> Library(qk_pool2d_desc d, size_t n, size_t c, size_t h, siz
   std::vector<uint8_t> x(nchw.size()), y(n * c * *oh * *ow), out(y.size());
   for (size_t i = 0; i < n; i++)
     for (size_t ch = 0; ch < c; ch++)
-      for (size_t p = 0; p < h * w; p++) x[(i * h * w + p) * c + ch] = nchw[(i * c + ch) * h * w + p];
+      for (size_t p = 0; p < h * w; p++)
+        x[(i * h * w + p) * c + ch] = nchw[(i * c + ch) * h * w + p];
   EXPECT_EQ(qk_pool2d_run(op, n, h, w, x.data(), y.data()), QK_SUCCESS) << qk_last_error();
   qk_pool2d_delete(op);
   const size_t op_ = *oh * *ow;
@@ -115,8 +117,10 @@ TEST_F(CliPool, CommandsGiveTheLibrarysBytes) {
     m.numerics = QK_NUMERICS_PYTORCH_QNNPACK, m.kind = QK_POOL2D_MAX;
     m.kernel_height = 3, m.kernel_width = 2, m.stride_height = m.stride_width = 1;
     m.dilation_height = 2, m.padding_top = m.padding_bottom = 1;
-    cases.push_back({"max-pool2d --input x.npy --kernel 3,2 --stride 1 --dilation 2,1 "
-                     "--padding 1,0 --input-zero-point 3 --numerics pytorch-qnnpack", m});
+    cases.push_back(
+        {"max-pool2d --input x.npy --kernel 3,2 --stride 1 --dilation 2,1 "
+         "--padding 1,0 --input-zero-point 3 --numerics pytorch-qnnpack",
+         m});
   }
   {
     qk_pool2d_desc a = d;
@@ -124,24 +128,32 @@ TEST_F(CliPool, CommandsGiveTheLibrarysBytes) {
     a.kernel_height = a.kernel_width = 3, a.stride_height = a.stride_width = 2;
     a.padding_top = a.padding_bottom = a.padding_left = a.padding_right = 1;
     a.ceil_mode = 1, a.count_include_pad = 0, a.memory_format = QK_PYTORCH_CONTIGUOUS;
-    cases.push_back({"avg-pool2d --input x.npy --kernel 3 --stride 2 --padding 1 --ceil-mode "
-                     "--count-include-pad 0 --memory-format contiguous --input-scale 0.25 "
-                     "--input-zero-point 3 --numerics pytorch-fbgemm", a});
+    cases.push_back(
+        {"avg-pool2d --input x.npy --kernel 3 --stride 2 --padding 1 --ceil-mode "
+         "--count-include-pad 0 --memory-format contiguous --input-scale 0.25 "
+         "--input-zero-point 3 --numerics pytorch-fbgemm",
+         a});
     a.divisor_override = 5, a.memory_format = QK_PYTORCH_CHANNELS_LAST, a.ceil_mode = 0;
-    cases.push_back({"avg-pool2d --input x.npy --kernel 3 --stride 2 --padding 1 "
-                     "--count-include-pad 0 --divisor-override 5 --input-scale 0.25 "
-                     "--input-zero-point 3 --numerics pytorch-fbgemm", a});
+    cases.push_back(
+        {"avg-pool2d --input x.npy --kernel 3 --stride 2 --padding 1 "
+         "--count-include-pad 0 --divisor-override 5 --input-scale 0.25 "
+         "--input-zero-point 3 --numerics pytorch-fbgemm",
+         a});
   }
   {
     qk_pool2d_desc g = d;
     g.numerics = QK_NUMERICS_PYTORCH_ONEDNN, g.kind = QK_POOL2D_ADAPTIVE_AVERAGE;
     g.type = QK_DTYPE_S8, g.input_zero_point = -7;
     g.output_height = 4, g.output_width = 3;
-    cases.push_back({"adaptive-avg-pool2d --input xs.npy --output-size 4,3 --input-scale 0.25 "
-                     "--input-zero-point -7 --numerics pytorch-onednn", g});
+    cases.push_back(
+        {"adaptive-avg-pool2d --input xs.npy --output-size 4,3 --input-scale 0.25 "
+         "--input-zero-point -7 --numerics pytorch-onednn",
+         g});
     g.output_height = g.output_width = 1;
-    cases.push_back({"adaptive-avg-pool2d --input xs.npy --output-size 1 --input-scale 0.25 "
-                     "--input-zero-point -7 --numerics pytorch-onednn", g});
+    cases.push_back(
+        {"adaptive-avg-pool2d --input xs.npy --output-size 1 --input-scale 0.25 "
+         "--input-zero-point -7 --numerics pytorch-onednn",
+         g});
   }
   for (const Case& k : cases) {
     const Outcome o = Run(k.args + " --output y.npy");  // run in the directory
@@ -165,21 +177,28 @@ TEST_F(CliPool, FailuresAreOneLineAndWriteNothing) {
   const Case cases[] = {
       {"max-pool2d --input x.npy --input-zero-point 0 --numerics pytorch-fbgemm", 2},  // --kernel
       {"max-pool2d --input x.npy --kernel 2 --count-include-pad 1 --input-zero-point 0 "
-       "--numerics pytorch-fbgemm", 2},  // not an option of max-pool2d
+       "--numerics pytorch-fbgemm",
+       2},  // not an option of max-pool2d
       {"avg-pool2d --input x.npy --kernel 2 --input-zero-point 0 --numerics pytorch-fbgemm", 2},
       {"avg-pool2d --input x.npy --kernel 0 --input-scale 1 --input-zero-point 0 "
-       "--numerics pytorch-fbgemm", 2},
+       "--numerics pytorch-fbgemm",
+       2},
       {"avg-pool2d --input x.npy --kernel 2 --memory-format nhwc --input-scale 1 "
-       "--input-zero-point 0 --numerics pytorch-fbgemm", 2},
+       "--input-zero-point 0 --numerics pytorch-fbgemm",
+       2},
       {"adaptive-avg-pool2d --input x.npy --input-scale 1 --input-zero-point 0 "
-       "--numerics pytorch-fbgemm", 2},  // --output-size
+       "--numerics pytorch-fbgemm",
+       2},  // --output-size
       {"max-pool2d --input x.npy --kernel 1 --input-zero-point 0 --numerics pytorch-qnnpack", 1},
       {"max-pool2d --input x.npy --kernel 3 --padding 2 --input-zero-point 0 "
-       "--numerics pytorch-fbgemm", 1},
+       "--numerics pytorch-fbgemm",
+       1},
       {"avg-pool2d --input x.npy --kernel 2 --input-scale 1 --input-zero-point 0 "
-       "--numerics tflite", 1},
+       "--numerics tflite",
+       1},
       {"avg-pool2d --input x.npy --kernel 2 --input-scale 1 --input-zero-point 0 "
-       "--output-scale 2 --numerics pytorch-fbgemm", 1},
+       "--output-scale 2 --numerics pytorch-fbgemm",
+       1},
       {"max-pool2d --input x.npy --kernel 5 --input-zero-point 0 --numerics pytorch-fbgemm", 1},
       {"max-pool2d --input f.npy --kernel 2 --input-zero-point 0 --numerics pytorch-fbgemm", 1},
       {"max-pool2d --input missing.npy --kernel 2 --input-zero-point 0 --numerics pytorch-fbgemm",

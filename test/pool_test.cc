@@ -47,24 +47,42 @@ std::vector<PoolCase> ReadPoolFile(const std::string& path) {
     std::istringstream ss(line);
     std::string key;
     ss >> key;
-    if (key == "case") ss >> c.name;
-    else if (key == "numerics") ss >> c.numerics;
-    else if (key == "op") ss >> c.op;
-    else if (key == "type") ss >> c.type;
-    else if (key == "shape") ss >> c.n >> c.c >> c.h >> c.w;
-    else if (key == "kernel") ss >> c.kh >> c.kw;
-    else if (key == "stride") ss >> c.sh >> c.sw;
-    else if (key == "padding") ss >> c.ph >> c.pw;
-    else if (key == "dilation") ss >> c.dh >> c.dw;
-    else if (key == "ceil_mode") ss >> c.ceil;
-    else if (key == "count_include_pad") ss >> c.cip;
-    else if (key == "divisor_override") ss >> c.div;
-    else if (key == "output_size") ss >> c.oh >> c.ow;
-    else if (key == "memory_format") ss >> c.memory_format;
-    else if (key == "scale") ss >> c.scale;
-    else if (key == "zero_point") ss >> c.zp;
-    else if (key == "input") c.input = ReadInts(ss);
-    else if (key == "output") c.output = ReadInts(ss);
+    if (key == "case")
+      ss >> c.name;
+    else if (key == "numerics")
+      ss >> c.numerics;
+    else if (key == "op")
+      ss >> c.op;
+    else if (key == "type")
+      ss >> c.type;
+    else if (key == "shape")
+      ss >> c.n >> c.c >> c.h >> c.w;
+    else if (key == "kernel")
+      ss >> c.kh >> c.kw;
+    else if (key == "stride")
+      ss >> c.sh >> c.sw;
+    else if (key == "padding")
+      ss >> c.ph >> c.pw;
+    else if (key == "dilation")
+      ss >> c.dh >> c.dw;
+    else if (key == "ceil_mode")
+      ss >> c.ceil;
+    else if (key == "count_include_pad")
+      ss >> c.cip;
+    else if (key == "divisor_override")
+      ss >> c.div;
+    else if (key == "output_size")
+      ss >> c.oh >> c.ow;
+    else if (key == "memory_format")
+      ss >> c.memory_format;
+    else if (key == "scale")
+      ss >> c.scale;
+    else if (key == "zero_point")
+      ss >> c.zp;
+    else if (key == "input")
+      c.input = ReadInts(ss);
+    else if (key == "output")
+      c.output = ReadInts(ss);
     else if (key == "expect") {
       std::string what;
       ss >> what;
@@ -211,10 +229,10 @@ TEST_P(PoolGolden, MatchesPyTorchOnEveryIsa) {
       }
     }
   }
-  std::printf("pool-%s: %zu runs over %zu ISAs, %zu values compared, %zu refusals reproduced, "
-              "%zu mismatches\n",
-              GetParam().c_str(), runs, qk_test::SupportedIsas().size(), values, refusals,
-              mismatches);
+  std::printf(
+      "pool-%s: %zu runs over %zu ISAs, %zu values compared, %zu refusals reproduced, "
+      "%zu mismatches\n",
+      GetParam().c_str(), runs, qk_test::SupportedIsas().size(), values, refusals, mismatches);
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, PoolGolden,
@@ -255,8 +273,9 @@ qk_pool2d_desc Desc(qk_numerics numerics, qk_pool2d_kind kind, qk_dtype type, si
   return d;
 }
 
-std::vector<uint8_t> RunPool(const qk_pool2d_desc& d, size_t h, size_t w, const std::vector<uint8_t>& in,
-                         size_t* oh = nullptr, size_t* ow = nullptr) {
+std::vector<uint8_t> RunPool(const qk_pool2d_desc& d, size_t h, size_t w,
+                             const std::vector<uint8_t>& in, size_t* oh = nullptr,
+                             size_t* ow = nullptr) {
   qk_pool2d* op = nullptr;
   EXPECT_EQ(qk_pool2d_create(&d, &op), QK_SUCCESS) << qk_last_error();
   if (op == nullptr) return {};
@@ -322,12 +341,12 @@ TEST(PoolRules, QnnpackAverageDividesByTheKernelSize) {
 }
 
 // Contiguous adaptive_avg_pool2d never uses the zero point: s8 values -1 and 0 averaged with zp 5:
-// NCHW rne(-0.5) = 0 (ignores zp: -0 -> 0); NHWC rne((-1 - 5 + 0 - 5) / 2) + 5 = rne(-5.5) + 5 = -1.
+// NCHW rne(-0.5) = 0 (ignores zp: -0 -> 0); NHWC rne((-1 - 5 + 0 - 5) / 2) + 5 = rne(-5.5) + 5 =
+// -1.
 TEST(PoolRules, AdaptiveContiguousIgnoresTheZeroPoint) {
   for (const std::string& isa : qk_test::SupportedIsas()) {
     qk_test::ScopedIsa s(isa);
-    qk_pool2d_desc d =
-        Desc(QK_NUMERICS_PYTORCH_ONEDNN, QK_POOL2D_ADAPTIVE_AVERAGE, QK_DTYPE_S8, 2);
+    qk_pool2d_desc d = Desc(QK_NUMERICS_PYTORCH_ONEDNN, QK_POOL2D_ADAPTIVE_AVERAGE, QK_DTYPE_S8, 2);
     d.output_height = d.output_width = 1;
     d.input_zero_point = 5;
     const std::vector<uint8_t> in = {0xFF, 0xFF, 0, 0};
@@ -383,7 +402,8 @@ TEST(PoolApi, InvalidArguments) {
   d = MaxDesc(), d.struct_size = 8, expect(d, QK_ERROR_INVALID_ARGUMENT, "struct_size");
   d = MaxDesc(), d.numerics = static_cast<qk_numerics>(99),
   expect(d, QK_ERROR_INVALID_ARGUMENT, "numerics");
-  d = MaxDesc(), d.kind = static_cast<qk_pool2d_kind>(0), expect(d, QK_ERROR_INVALID_ARGUMENT, "kind");
+  d = MaxDesc(), d.kind = static_cast<qk_pool2d_kind>(0),
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "kind");
   d = MaxDesc(), d.type = QK_DTYPE_S32, expect(d, QK_ERROR_INVALID_ARGUMENT, "type");
   d = MaxDesc(), d.channels = 0, expect(d, QK_ERROR_INVALID_ARGUMENT, "channels");
   d = MaxDesc(), d.input_pixel_stride = 3, expect(d, QK_ERROR_INVALID_ARGUMENT, "input stride");
@@ -393,7 +413,8 @@ TEST(PoolApi, InvalidArguments) {
   d = MaxDesc(), d.input_zero_point = 256, expect(d, QK_ERROR_INVALID_ARGUMENT, "zero point");
   d = MaxDesc(), d.kernel_width = 0, expect(d, QK_ERROR_INVALID_ARGUMENT, "kernel");
   d = MaxDesc(), d.dilation_height = 0, expect(d, QK_ERROR_INVALID_ARGUMENT, "dilation");
-  d = MaxDesc(), d.kernel_height = (size_t)1 << 40, expect(d, QK_ERROR_SIZE_OVERFLOW, "huge kernel");
+  d = MaxDesc(), d.kernel_height = (size_t)1 << 40,
+  expect(d, QK_ERROR_SIZE_OVERFLOW, "huge kernel");
   d = MaxDesc(), d.output_scale = -1, expect(d, QK_ERROR_INVALID_ARGUMENT, "output scale");
   d = MaxDesc(), d.output_zero_point = 7, expect(d, QK_ERROR_INVALID_ARGUMENT, "zp without scale");
   d = MaxDesc(), d.output_scale = 0.25, expect(d, QK_ERROR_UNSUPPORTED, "other output scale");

@@ -56,8 +56,8 @@ typedef struct pool_command {
 } pool_command;
 
 #define BIT(k) (1u << (k))
-#define COMMON                                                                                \
-  (BIT(POOL_INPUT) | BIT(POOL_OUTPUT) | BIT(POOL_INPUT_SCALE) | BIT(POOL_INPUT_ZP) |          \
+#define COMMON                                                                       \
+  (BIT(POOL_INPUT) | BIT(POOL_OUTPUT) | BIT(POOL_INPUT_SCALE) | BIT(POOL_INPUT_ZP) | \
    BIT(POOL_OUTPUT_SCALE) | BIT(POOL_OUTPUT_ZP) | BIT(POOL_NUMERICS))
 #define REQUIRED (BIT(POOL_INPUT) | BIT(POOL_OUTPUT) | BIT(POOL_INPUT_ZP) | BIT(POOL_NUMERICS))
 
@@ -78,7 +78,8 @@ static const pool_command k_max = {
     "\n"
     "Quantized max_pool2d: the integer max of each window, scale and zero point unchanged.\n"
     "  X   uint8 or int8, NCHW                  Y   written with X's dtype, NCHW\n"
-    "Stride defaults to the kernel size (PyTorch's default), padding 0, dilation 1. pytorch-qnnpack\n"
+    "Stride defaults to the kernel size (PyTorch's default), padding 0, dilation 1. "
+    "pytorch-qnnpack\n"
     "with uint8 and no --ceil-mode is QNNPACK (padding taps clamped to the edge, 1x1 refused).\n",
     COMMON | BIT(POOL_KERNEL) | BIT(POOL_STRIDE) | BIT(POOL_PADDING) | BIT(POOL_DILATION) |
         BIT(POOL_CEIL_MODE),
@@ -231,7 +232,8 @@ static int run_pool(const pool_command* cmd, int argc, char** argv, failure* f) 
   }
   uint8_t *x_nhwc = NULL, *y_nhwc = NULL;
   qk_pool2d* op = NULL;
-  if ((s = pool_input_dtype(input, &x, f)) || (s = require_rank(input, "input", &x, 4, "NCHW", f))) {
+  if ((s = pool_input_dtype(input, &x, f)) ||
+      (s = require_rank(input, "input", &x, 4, "NCHW", f))) {
     qk_npy_close_file(file);
     return s;
   }
@@ -242,8 +244,8 @@ static int run_pool(const pool_command* cmd, int argc, char** argv, failure* f) 
   desc.channels = c;
   size_t oh = 0, ow = 0, y_count = 0;
   qk_status status;
-  if (desc.input_zero_point < lo || desc.input_zero_point > hi ||
-      desc.output_zero_point < lo || desc.output_zero_point > hi) {
+  if (desc.input_zero_point < lo || desc.input_zero_point > hi || desc.output_zero_point < lo ||
+      desc.output_zero_point > hi) {
     s = fail(f, EXIT_ERROR, "a zero point is outside the %s range [%d, %d] of %s",
              qk_npy_dtype_name(x.dtype), (int)lo, (int)hi, input);
   } else if ((status = qk_pool2d_create(&desc, &op)) != QK_SUCCESS ||

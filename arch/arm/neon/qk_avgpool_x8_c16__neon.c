@@ -28,8 +28,8 @@ static inline int32x4_t requant4(uint32x4_t acc, const qk_avgpool_params* p) {
 
 /* Low byte of each of 8 int32 lanes (values in [-128, 255]). */
 static inline uint8x8_t narrow8(int32x4_t a, int32x4_t b) {
-  const uint16x8_t h = vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(a)),
-                                    vmovn_u32(vreinterpretq_u32_s32(b)));
+  const uint16x8_t h =
+      vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(a)), vmovn_u32(vreinterpretq_u32_s32(b)));
   return vmovn_u16(h);
 }
 

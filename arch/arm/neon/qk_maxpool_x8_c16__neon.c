@@ -15,7 +15,8 @@ QK_DECLARE_MAXPOOL(qk_maxpool_x8_c16__neon) {
     uint8x16_t m = vdupq_n_u8(0);
     for (size_t r = 0; r < rows; r++) {
       const uint8_t* row = row_ptrs[r] + c;
-      for (size_t j = 0; j < cols; j++) m = vmaxq_u8(m, veorq_u8(vld1q_u8(row + col_offsets[j]), flip));
+      for (size_t j = 0; j < cols; j++)
+        m = vmaxq_u8(m, veorq_u8(vld1q_u8(row + col_offsets[j]), flip));
     }
     vst1q_u8(out + c, veorq_u8(m, flip));
   }

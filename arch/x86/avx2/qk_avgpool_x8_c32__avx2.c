@@ -62,7 +62,8 @@ QK_DECLARE_AVGPOOL(qk_avgpool_x8_c32__avx2) {
   for (; c + 8 <= channels; c += 8) {
     __m256i a = init;
     for (size_t r = 0; r < rows; r++) {
-      for (size_t j = 0; j < cols; j++) a = _mm256_add_epi32(a, load8(row_ptrs[r] + col_offsets[j] + c, flip));
+      for (size_t j = 0; j < cols; j++)
+        a = _mm256_add_epi32(a, load8(row_ptrs[r] + col_offsets[j] + c, flip));
     }
     store8(out + c, requant8(a, params));
   }
@@ -73,7 +74,8 @@ QK_DECLARE_AVGPOOL(qk_avgpool_x8_c32__avx2) {
     for (size_t k = 0; k < n; k++) {
       uint32_t s = (uint32_t)params->init;
       for (size_t r = 0; r < rows; r++) {
-        for (size_t j = 0; j < cols; j++) s += (uint8_t)(row_ptrs[r][col_offsets[j] + c + k] ^ params->xor_mask);
+        for (size_t j = 0; j < cols; j++)
+          s += (uint8_t)(row_ptrs[r][col_offsets[j] + c + k] ^ params->xor_mask);
       }
       acc[k] = (int32_t)s;
     }
