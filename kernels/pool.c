@@ -499,6 +499,30 @@ static void run_avg_pixel(const run_plan* p, const uint8_t* const* rows, size_t 
   }
 }
 
+/* The window along one axis of output index o (rows: vertical = true), for the plan's kind. */
+static void plan_axis(const run_plan* p, bool vertical, int64_t o, int64_t* idx, axis_window* w) {
+  const qk_pool2d* op = p->op;
+  const qk_pool2d_desc* d = &op->d;
+  const int64_t in = (int64_t)(vertical ? p->height : p->width);
+  if (d->kind == QK_POOL2D_MAX) {
+    max_axis(o, in, (int64_t)(vertical ? d->kernel_height : d->kernel_width),
+             (int64_t)(vertical ? d->stride_height : d->stride_width),
+             (int64_t)(vertical ? d->padding_top : d->padding_left),
+             (int64_t)(vertical ? d->dilation_height : d->dilation_width),
+             op->path == PATH_MAX_CLAMPED, idx, w);
+  } else if (p->adaptive) {
+    adaptive_axis(o, in, (int64_t)(vertical ? p->out_h : p->out_w), idx, w);
+  } else {
+    /* the adaptive pool on QNNPACK's path is an unpadded average pool */
+    const bool unpadded = d->kind == QK_POOL2D_ADAPTIVE_AVERAGE;
+    const int64_t pad = unpadded ? 0 : (int64_t)(vertical ? d->padding_top : d->padding_left);
+    avg_axis(o, in, (int64_t)(vertical ? p->kh : p->kw), (int64_t)(vertical ? p->sh : p->sw), pad,
+             idx, w);
+  }
+}
+
+/* Thread t: output pixels [t*U/T, (t+1)*U/T). The column windows of every output column are
+ * computed once (the same for every row), the row window once per output row. */
 static void run_thread(void* context, size_t t) {
   const run_plan* p = (const run_plan*)context;
   const qk_pool2d* op = p->op;
@@ -506,49 +530,42 @@ static void run_thread(void* context, size_t t) {
   uint8_t* scratch = p->scratch + t * p->scratch_per_thread;
   const uint8_t** rows = (const uint8_t**)(void*)scratch;
   const uint8_t** moved = rows + p->max_rows;
-  size_t* cols = (size_t*)(void*)(moved + p->max_rows);
-  int64_t* ridx = (int64_t*)(void*)(cols + p->max_cols);
-  int64_t* cidx = ridx + p->max_rows;
+  int64_t* idx = (int64_t*)(void*)(moved + p->max_rows);
+  size_t* col_offsets = (size_t*)(void*)(idx + qk_max_size(p->max_rows, p->max_cols));
+  axis_window* col_windows = (axis_window*)(void*)(col_offsets + p->out_w * p->max_cols);
   const size_t ips = d->input_pixel_stride, ops = d->output_pixel_stride;
   const size_t row_bytes = p->width * ips;
   const size_t begin = t * p->units / p->threads, end = (t + 1) * p->units / p->threads;
+  if (begin == end) return;
+  for (size_t ox = 0; ox < p->out_w; ox++) {
+    plan_axis(p, false, (int64_t)ox, idx, &col_windows[ox]);
+    for (size_t j = 0; j < col_windows[ox].n; j++) {
+      col_offsets[ox * p->max_cols + j] = (size_t)idx[j] * ips;
+    }
+  }
   const bool max = d->kind == QK_POOL2D_MAX;
+  size_t row_key = SIZE_MAX; /* image * OH + oy of the rows[] below */
+  axis_window wy = {0, 0};
   for (size_t u = begin; u < end; u++) {
     const size_t n = u / p->out_pixels, pix = u % p->out_pixels;
-    const int64_t oy = (int64_t)(pix / p->out_w), ox = (int64_t)(pix % p->out_w);
-    const uint8_t* image = p->input + n * p->height * row_bytes;
-    uint8_t* out = p->output + u * ops;
-    axis_window wy = {0, 0}, wx = {0, 0};
-    const int64_t H = (int64_t)p->height, W = (int64_t)p->width;
-    if (max) {
-      const bool clamp = op->path == PATH_MAX_CLAMPED;
-      max_axis(oy, H, (int64_t)d->kernel_height, (int64_t)d->stride_height, (int64_t)d->padding_top,
-               (int64_t)d->dilation_height, clamp, ridx, &wy);
-      max_axis(ox, W, (int64_t)d->kernel_width, (int64_t)d->stride_width, (int64_t)d->padding_left,
-               (int64_t)d->dilation_width, clamp, cidx, &wx);
-    } else if (p->adaptive) {
-      adaptive_axis(oy, H, (int64_t)p->out_h, ridx, &wy);
-      adaptive_axis(ox, W, (int64_t)p->out_w, cidx, &wx);
-    } else {
-      const int64_t ph = p->formula == F_QNNPACK && d->kind == QK_POOL2D_ADAPTIVE_AVERAGE
-                             ? 0
-                             : (int64_t)d->padding_top;
-      const int64_t pw = p->formula == F_QNNPACK && d->kind == QK_POOL2D_ADAPTIVE_AVERAGE
-                             ? 0
-                             : (int64_t)d->padding_left;
-      avg_axis(oy, H, (int64_t)p->kh, (int64_t)p->sh, ph, ridx, &wy);
-      avg_axis(ox, W, (int64_t)p->kw, (int64_t)p->sw, pw, cidx, &wx);
+    const size_t oy = pix / p->out_w, ox = pix % p->out_w;
+    if (n * p->out_h + oy != row_key) {
+      row_key = n * p->out_h + oy;
+      const uint8_t* image = p->input + n * p->height * row_bytes;
+      plan_axis(p, true, (int64_t)oy, idx, &wy);
+      for (size_t i = 0; i < wy.n; i++) rows[i] = image + (size_t)idx[i] * row_bytes;
     }
-    for (size_t i = 0; i < wy.n; i++) rows[i] = image + (size_t)ridx[i] * row_bytes;
-    for (size_t j = 0; j < wx.n; j++) cols[j] = (size_t)cidx[j] * ips;
+    const axis_window* wx = &col_windows[ox];
+    const size_t* cols = col_offsets + ox * p->max_cols;
+    uint8_t* out = p->output + u * ops;
     if (max) {
-      if (wy.n == 0 || wx.n == 0) { /* cannot happen with PyTorch's padding rule; ORT/TFLite */
+      if (wy.n == 0 || wx->n == 0) { /* every tap in the padding: ATen's lowest value */
         for (size_t c = 0; c < d->channels; c++) out[c] = (uint8_t)op->qmin;
         continue;
       }
-      op->isa->pool.maxpool(d->channels, wy.n, rows, wx.n, cols, op->xor_mask, out);
+      op->isa->pool.maxpool(d->channels, wy.n, rows, wx->n, cols, op->xor_mask, out);
     } else {
-      run_avg_pixel(p, rows, wy.n, cols, wx.n, wy.pool, wx.pool, moved, out);
+      run_avg_pixel(p, rows, wy.n, cols, wx->n, wy.pool, wx->pool, moved, out);
     }
   }
 }
@@ -613,11 +630,16 @@ static qk_status run(const char* fn, const qk_pool2d* op, size_t batch, size_t h
   }
   p.threads = qk_threadpool_threads(pool);
   if (p.threads > units) p.threads = units;
-  p.scratch_per_thread = qk_round_up((p.max_rows * 3 + p.max_cols * 2) * 8, 64);
-  size_t scratch_bytes;
-  if (!qk_mul_size(p.scratch_per_thread, p.threads, &scratch_bytes)) {
+  /* Per thread: rows and shifted rows (pointers), indices, the column offsets of every output
+   * column and their windows. */
+  size_t table, scratch_bytes;
+  if (!qk_mul_size(ow, p.max_cols + 2, &table) || !qk_add_size(table, 2 * p.max_rows, &table) ||
+      !qk_add_size(table, qk_max_size(p.max_rows, p.max_cols), &table) ||
+      !qk_mul_size(table, 8, &table) || !qk_add_size(table, 63, &table) ||
+      !qk_mul_size(table / 64 * 64, p.threads, &scratch_bytes)) {
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: window lists too large", fn);
   }
+  p.scratch_per_thread = table / 64 * 64;
   p.scratch = qk_aligned_alloc(64, scratch_bytes);
   if (p.scratch == NULL) {
     return qk_fail(QK_ERROR_OUT_OF_MEMORY, "%s: cannot allocate %zu bytes of window lists", fn,
