@@ -245,18 +245,22 @@ INSTANTIATE_TEST_SUITE_P(Files, PoolGolden,
                          });
 
 TEST(PoolGolden, ThreadedRunsGiveTheSameBytes) {
-  const std::vector<PoolCase> cases =
-      ReadPoolFile(std::string(QK_POOL_GOLDEN_DIR) + "/pool-onednn-avg.txt");
-  for (size_t threads : {2, 3, 7}) {
-    qk_threadpool* pool = nullptr;
-    ASSERT_EQ(qk_threadpool_create(threads, &pool), QK_SUCCESS);
-    for (size_t i = 0; i < cases.size(); i += 4) {
-      if (cases[i].expect_error) continue;
-      const Result r = RunCase(cases[i], QK_NUMERICS_PYTORCH_ONEDNN_1_13, 0, 0, pool);
-      ASSERT_EQ(r.status, QK_SUCCESS) << r.message;
-      EXPECT_EQ(r.output, cases[i].output) << cases[i].name << " threads " << threads;
+  for (const char* file : {"qnnpack-max", "qnnpack-avg", "qnnpack-adaptive", "onednn-max",
+                           "onednn-avg", "onednn-adaptive"}) {
+    const std::vector<PoolCase> cases =
+        ReadPoolFile(std::string(QK_POOL_GOLDEN_DIR) + "/pool-" + file + ".txt");
+    for (size_t threads : {2, 3, 7}) {
+      qk_threadpool* pool = nullptr;
+      ASSERT_EQ(qk_threadpool_create(threads, &pool), QK_SUCCESS);
+      for (size_t i = threads; i < cases.size(); i += 3) {
+        if (cases[i].expect_error) continue;
+        const qk_numerics mode = ModesOf(cases[i].numerics)[0];
+        const Result r = RunCase(cases[i], mode, 1, 2, pool);
+        ASSERT_EQ(r.status, QK_SUCCESS) << r.message;
+        EXPECT_EQ(r.output, cases[i].output) << cases[i].name << " threads " << threads;
+      }
+      qk_threadpool_delete(pool);
     }
-    qk_threadpool_delete(pool);
   }
 }
 
@@ -374,6 +378,27 @@ TEST(PoolRules, QnnpackAdaptiveTakesQnnpackWhenTheInputIsAMultiple) {
   }
 }
 
+// A max window whose every tap lies in the padding (H = 1, kernel 2x1, dilation 2, padding 1: taps
+// rows -1 and 1) gives ATen's starting value, the type's lowest (torch 1.13 onednn engine: qint8
+// -128, quint8 0, both layouts); QNNPACK clamps both taps to row 0 (torch qnnpack u8: the input).
+TEST(PoolRules, MaxWindowEntirelyInThePaddingGivesTheLowestValue) {
+  for (const std::string& isa : qk_test::SupportedIsas()) {
+    qk_test::ScopedIsa s(isa);
+    for (qk_dtype type : {QK_DTYPE_S8, QK_DTYPE_U8}) {
+      qk_pool2d_desc d = Desc(QK_NUMERICS_PYTORCH_ONEDNN_1_13, QK_POOL2D_MAX, type, 2);
+      d.kernel_height = 2, d.kernel_width = 1, d.stride_height = d.stride_width = 1;
+      d.dilation_height = 2, d.padding_top = d.padding_bottom = 1;
+      const std::vector<uint8_t> in = {5, 3, 9, 3, 7, 3};  // NHWC: channel 0 = 5 9 7, channel 1 = 3
+      const uint8_t low = type == QK_DTYPE_S8 ? 0x80 : 0;
+      EXPECT_EQ(RunPool(d, 1, 3, in), std::vector<uint8_t>(6, low)) << isa;
+      if (type == QK_DTYPE_U8) {
+        d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+        EXPECT_EQ(RunPool(d, 1, 3, in), in) << isa;
+      }
+    }
+  }
+}
+
 // ---- invalid arguments and refusals: the exact status ----
 
 qk_status Create(const qk_pool2d_desc& d) {
@@ -449,6 +474,24 @@ TEST(PoolApi, InvalidArguments) {
     d.kind = QK_POOL2D_ADAPTIVE_AVERAGE, d.output_height = d.output_width = 1;
     expect(d, QK_ERROR_UNSUPPORTED, "adaptive outside PyTorch");
   }
+}
+
+// struct_size: smaller than this version's descriptor is refused (this is the first one); larger
+// with zero bytes past it is accepted (a newer header's fields at their defaults), nonzero refused.
+TEST(PoolApi, DescriptorVersions) {
+  struct Bigger {
+    qk_pool2d_desc d;
+    uint64_t newer_field;
+  } b;
+  b.d = MaxDesc();
+  b.newer_field = 0;
+  b.d.struct_size = sizeof(b);
+  EXPECT_EQ(Create(b.d), QK_SUCCESS) << qk_last_error();
+  b.newer_field = 1;
+  EXPECT_EQ(Create(b.d), QK_ERROR_UNSUPPORTED);
+  qk_pool2d_desc d = MaxDesc();
+  d.struct_size = sizeof(d) - 8;
+  EXPECT_EQ(Create(d), QK_ERROR_INVALID_ARGUMENT);
 }
 
 TEST(PoolApi, RunArguments) {
