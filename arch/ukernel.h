@@ -208,6 +208,7 @@ typedef struct qk_avgpool_params {
   int32_t min, max;
   int zero_point_in_float;
   uint8_t xor_mask;
+  int32_t divisor; /* avgpool_div only (below) */
 } qk_avgpool_params;
 
 typedef void (*qk_maxpool_ukernel_fn)(size_t channels, size_t rows, const uint8_t* const* row_ptrs,
@@ -216,11 +217,18 @@ typedef void (*qk_maxpool_ukernel_fn)(size_t channels, size_t rows, const uint8_
 typedef void (*qk_avgpool_ukernel_fn)(size_t channels, size_t rows, const uint8_t* const* row_ptrs,
                                       size_t cols, const size_t* col_offsets,
                                       const qk_avgpool_params* params, uint8_t* out);
+/* avgpool_div (TFLite's integer average, reference_ops / reference_integer_ops AveragePool):
+ *   acc[c] = init + Σ_taps (in[c] ^ xor_mask)                       (int32)
+ *   y = acc > 0 ? (acc + divisor / 2) / divisor : (acc - divisor / 2) / divisor  (C division,
+ *       truncating: round half away from zero), clamped to [min, max]; divisor >= 1.
+ * Same signature as avgpool (scale / zero_point unused). */
 typedef struct qk_pool_config {
   qk_maxpool_ukernel_fn maxpool;
   const char* maxpool_name;
   qk_avgpool_ukernel_fn avgpool;
   const char* avgpool_name;
+  qk_avgpool_ukernel_fn avgpool_div;
+  const char* avgpool_div_name;
 } qk_pool_config;
 
 #define QK_DECLARE_MAXPOOL(name)                                                             \
@@ -234,6 +242,7 @@ typedef struct qk_pool_config {
  * place; each is only referenced by tables compiled with its ISA). */
 QK_DECLARE_MAXPOOL(qk_maxpool_x8_c1__generic);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c1__generic);
+QK_DECLARE_AVGPOOL(qk_avgpool_div_x8_c1__generic);
 QK_DECLARE_MAXPOOL(qk_maxpool_x8_c32__avx2);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c32__avx2);
 QK_DECLARE_MAXPOOL(qk_maxpool_x8_c16__neon);

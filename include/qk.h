@@ -337,7 +337,9 @@ QK_API const char* qk_conv2d_ukernels(const qk_conv2d* op);
  *             except in pytorch-qnnpack u8 (QNNPACK) and xnnpack, which clamp each tap to the
  *             nearest edge row/column (different from ignoring them when padding > 0 and
  *             dilation > 1). Output = the integer max; scale and zero point unchanged.
- *   AVERAGE:  rows [oy*SH - PT, oy*SH - PT + KH) cut to the image (PyTorch's divisor rules).
+ *   AVERAGE:  rows [oy*SH - PT, oy*SH - PT + KH) cut to the image (PyTorch's divisor rules;
+ *             tflite: TFLite's reference AVERAGE_POOL_2D, the sum of the taps inside divided by
+ *             their count, rounded half away from zero). Other non-PyTorch modes: refused.
  *   ADAPTIVE: rows [floor(f32(oy*H)/OH), ceil(f32((oy+1)*H)/OH)), likewise columns.
  * Output size: MAX / AVERAGE: PyTorch's pooling_output_shape (ceil_mode included):
  *   OH = floor((H + PT + PB - DH*(KH-1) - 1 + (ceil_mode ? SH-1 : 0)) / SH) + 1, and with
@@ -380,7 +382,8 @@ typedef struct qk_pool2d_desc {
   /* PyTorch pads symmetrically (top == bottom, left == right, each <= kernel / 2). Default 0. */
   size_t padding_top, padding_left, padding_bottom, padding_right;
   int ceil_mode;            /* PyTorch's ceil_mode. Default 0 */
-  int count_include_pad;    /* AVERAGE: PyTorch's count_include_pad. Default 1 (PyTorch's) */
+  int count_include_pad;    /* AVERAGE: PyTorch's count_include_pad. Default 1 (PyTorch's);
+                               not read by tflite, which never counts padding */
   int64_t divisor_override; /* AVERAGE: PyTorch's divisor_override; 0 = none (default) */
 
   /* ADAPTIVE_AVERAGE: the output size (nonzero). */
@@ -426,7 +429,8 @@ QK_API qk_status qk_pool2d_run_threaded(const qk_pool2d* op, size_t batch, size_
                                         struct qk_threadpool* threadpool);
 /* NULL is accepted. */
 QK_API void qk_pool2d_delete(qk_pool2d* op);
-/* "avx2", and the kernel "qk_maxpool_x8_c32__avx2" / "qk_avgpool_x8_c32__avx2". */
+/* "avx2", and the kernel ("qk_maxpool_x8_c32__avx2", "qk_avgpool_x8_c32__avx2",
+ * "qk_avgpool_div_x8_c1__generic" for tflite's average pool). */
 QK_API const char* qk_pool2d_isa(const qk_pool2d* op);
 QK_API const char* qk_pool2d_ukernels(const qk_pool2d* op);
 

@@ -29,7 +29,8 @@ typedef enum pool_path {
   PATH_MAX_CLAMPED,
   PATH_AVG_GENERIC, /* NHWC or NCHW formula, chosen per run (memory format, C == 1, H*W == 1) */
   PATH_AVG_QNNPACK,
-  PATH_ADAPTIVE, /* generic NHWC / NCHW or QNNPACK, chosen per run */
+  PATH_AVG_TFLITE, /* TFLite reference AVERAGE_POOL_2D: integer division by the valid count */
+  PATH_ADAPTIVE,   /* generic NHWC / NCHW or QNNPACK, chosen per run */
 } pool_path;
 
 struct qk_pool2d {
@@ -192,11 +193,12 @@ static qk_status choose_path(qk_pool2d* op) {
   const bool qnnpack_u8 = d->numerics == QK_NUMERICS_PYTORCH_QNNPACK && d->type == QK_DTYPE_U8;
   op->qnnpack_u8 = qnnpack_u8;
   if (!op->pytorch) {
-    if (d->kind != QK_POOL2D_MAX) {
+    const bool tflite_average = d->numerics == QK_NUMERICS_TFLITE && d->kind == QK_POOL2D_AVERAGE;
+    if (d->kind != QK_POOL2D_MAX && !tflite_average) {
       return qk_fail(QK_ERROR_UNSUPPORTED,
                      "%s: %s in %s is not implemented (not verifiable here: ONNX Runtime "
-                     "QLinearAveragePool / QLinearGlobalAveragePool, TFLite AVERAGE_POOL_2D / MEAN "
-                     "and XNNPACK average pooling are refused rather than guessed)",
+                     "QLinearAveragePool / QLinearGlobalAveragePool, TFLite MEAN and XNNPACK "
+                     "average pooling are refused rather than guessed)",
                      fn, op_name, mode);
     }
     if (d->ceil_mode) {
@@ -209,6 +211,24 @@ static qk_status choose_path(qk_pool2d* op) {
     if (d->numerics == QK_NUMERICS_TFLITE && (d->dilation_height != 1 || d->dilation_width != 1)) {
       return qk_fail(QK_ERROR_UNSUPPORTED, "%s: %s: TFLite MAX_POOL_2D has no dilation", fn,
                      op_name);
+    }
+    if (tflite_average) {
+      if (d->divisor_override != 0) {
+        return qk_fail(QK_ERROR_UNSUPPORTED,
+                       "%s: %s: TFLite AVERAGE_POOL_2D has no divisor_override (it divides by the "
+                       "taps inside the image)",
+                       fn, op_name);
+      }
+      if (d->padding_top >= d->kernel_height || d->padding_bottom >= d->kernel_height ||
+          d->padding_left >= d->kernel_width || d->padding_right >= d->kernel_width) {
+        return qk_fail(QK_ERROR_UNSUPPORTED,
+                       "%s: %s: TFLite pads less than the filter (SAME / VALID); padding "
+                       "%zu,%zu,%zu,%zu with a %zux%zu filter would give windows without taps",
+                       fn, op_name, d->padding_top, d->padding_left, d->padding_bottom,
+                       d->padding_right, d->kernel_height, d->kernel_width);
+      }
+      op->path = PATH_AVG_TFLITE;
+      return QK_SUCCESS;
     }
     if (d->numerics == QK_NUMERICS_XNNPACK) {
       if (d->kernel_height * d->kernel_width == 1) {
@@ -264,6 +284,7 @@ static const char* path_name(pool_path p) {
     case PATH_MAX_CLAMPED: return "max, edge-clamped taps";
     case PATH_AVG_GENERIC: return "ATen avg";
     case PATH_AVG_QNNPACK: return "QNNPACK avg";
+    case PATH_AVG_TFLITE: return "TFLite avg";
     case PATH_ADAPTIVE: return "adaptive";
   }
   return "";
@@ -297,7 +318,9 @@ qk_status qk_pool2d_create(const qk_pool2d_desc* desc, qk_pool2d** op_out) {
   qk_dtype_range(d.type, &op->qmin, &op->qmax);
   const bool max = d.kind == QK_POOL2D_MAX;
   snprintf(op->ukernels, sizeof(op->ukernels), "%s",
-           max ? isa->pool.maxpool_name : isa->pool.avgpool_name);
+           max                           ? isa->pool.maxpool_name
+           : op->path == PATH_AVG_TFLITE ? isa->pool.avgpool_div_name
+                                         : isa->pool.avgpool_name);
   if (qk_verbose_enabled()) {
     qk_verbose_log(
         "create %s C=%zu k=%zux%zu s=%zux%zu d=%zux%zu p=%zu,%zu,%zu,%zu ceil=%d %s "
@@ -423,6 +446,7 @@ typedef enum avg_formula {
   F_QNNPACK,  /* QNNPACK average pooling (also adaptive with H % OH == 0 == W % OW) */
   F_ADA_NHWC, /* ATen channels-last adaptive */
   F_ADA_NCHW, /* ATen contiguous adaptive */
+  F_TFLITE,   /* TFLite reference AVERAGE_POOL_2D (avgpool_div) */
 } avg_formula;
 
 typedef struct run_plan {
@@ -484,6 +508,12 @@ static void run_avg_pixel(const run_plan* p, const uint8_t* const* rows, size_t 
       prm.scale = 1.0f / (1.0f / m);
       break;
     }
+    case F_TFLITE:
+      /* Σ q (not q - zp): TFLite averages the raw values (in and out qparams are equal) */
+      prm.init = (int32_t)(-count * sign);
+      prm.divisor = (int32_t)count;
+      op->isa->pool.avgpool_div(d->channels, nr, rows, nc, cols, &prm, out);
+      return;
     case F_ADA_NCHW:
       prm.init = (int32_t)(-count * sign);
       prm.scale = (1.0f / (float)(int32_t)pool_h) / (float)(int32_t)pool_w;
@@ -605,7 +635,10 @@ static qk_status run(const char* fn, const qk_pool2d* op, size_t batch, size_t h
   } else if (d->kind == QK_POOL2D_AVERAGE) {
     p.kh = d->kernel_height, p.kw = d->kernel_width, p.sh = d->stride_height,
     p.sw = d->stride_width;
-    p.formula = op->path == PATH_AVG_QNNPACK ? F_QNNPACK : nhwc ? F_NHWC : F_NCHW;
+    p.formula = op->path == PATH_AVG_QNNPACK  ? F_QNNPACK
+                : op->path == PATH_AVG_TFLITE ? F_TFLITE
+                : nhwc                        ? F_NHWC
+                                              : F_NCHW;
     p.max_rows = p.kh;
     p.max_cols = p.kw;
   } else {

@@ -194,7 +194,7 @@ TEST_F(CliPool, FailuresAreOneLineAndWriteNothing) {
        "--numerics pytorch-fbgemm",
        1},
       {"avg-pool2d --input x.npy --kernel 2 --input-scale 1 --input-zero-point 0 "
-       "--numerics tflite",
+       "--numerics onnxruntime",
        1},
       {"avg-pool2d --input x.npy --kernel 2 --input-scale 1 --input-zero-point 0 "
        "--output-scale 2 --numerics pytorch-fbgemm",

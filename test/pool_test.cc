@@ -399,6 +399,28 @@ TEST(PoolRules, MaxWindowEntirelyInThePaddingGivesTheLowestValue) {
   }
 }
 
+// tflite AVERAGE_POOL_2D (from TFLite's reference kernels' source, not run here): the raw values
+// summed over the taps inside the image, divided by their count with round half away from zero:
+// s8 (-2, -3): (-5 - 1) / 2 = -3 where a float rne gives -2; (2, 3): (5 + 1) / 2 = 3; u8 (1, 2):
+// (3 + 1) / 2 = 2. 3x3 filter, padding 1 (SAME) on a 2x2 image: every window holds the 4 pixels.
+TEST(PoolRules, TfliteAverageRoundsHalfAwayFromZero) {
+  for (const std::string& isa : qk_test::SupportedIsas()) {
+    qk_test::ScopedIsa s(isa);
+    qk_pool2d_desc d = Desc(QK_NUMERICS_TFLITE, QK_POOL2D_AVERAGE, QK_DTYPE_S8, 2);
+    d.kernel_height = 1, d.kernel_width = 2;
+    d.input_zero_point = -7;  // unused: in and out qparams are equal
+    EXPECT_EQ(RunPool(d, 1, 2, {0xFE, 2, 0xFD, 3}), (std::vector<uint8_t>{0xFD, 3})) << isa;
+    d.type = QK_DTYPE_U8, d.input_zero_point = 200;
+    EXPECT_EQ(RunPool(d, 1, 2, {1, 2, 2, 3}), (std::vector<uint8_t>{2, 3})) << isa;
+    d.channels = 1, d.kernel_height = d.kernel_width = 3, d.stride_height = d.stride_width = 1;
+    d.padding_top = d.padding_left = d.padding_bottom = d.padding_right = 1;
+    size_t oh = 0, ow = 0;
+    // Σ = 10 over 4 taps: (10 + 2) / 4 = 3 (PyTorch with count_include_pad would divide by 9)
+    EXPECT_EQ(RunPool(d, 2, 2, {1, 2, 3, 4}, &oh, &ow), (std::vector<uint8_t>{3, 3, 3, 3})) << isa;
+    EXPECT_EQ(oh, 2u);
+  }
+}
+
 // ---- invalid arguments and refusals: the exact status ----
 
 qk_status Create(const qk_pool2d_desc& d) {
@@ -468,9 +490,13 @@ TEST(PoolApi, InvalidArguments) {
   expect(d, QK_ERROR_UNSUPPORTED, "TFLite dilation");
   d = MaxDesc(), d.numerics = QK_NUMERICS_ONNXRUNTIME, d.ceil_mode = 1,
   expect(d, QK_ERROR_UNSUPPORTED, "ORT ceil_mode");
+  d = MaxDesc(), d.numerics = QK_NUMERICS_TFLITE, d.kind = QK_POOL2D_AVERAGE;
+  expect(d, QK_SUCCESS, "tflite average");
+  d.divisor_override = 4, expect(d, QK_ERROR_UNSUPPORTED, "tflite divisor_override");
+  d.divisor_override = 0, d.padding_right = 3, expect(d, QK_ERROR_UNSUPPORTED, "tflite pad >= k");
   for (qk_numerics m : {QK_NUMERICS_ONNXRUNTIME, QK_NUMERICS_TFLITE, QK_NUMERICS_XNNPACK}) {
-    d = MaxDesc(), d.numerics = m, d.kind = QK_POOL2D_AVERAGE,
-    expect(d, QK_ERROR_UNSUPPORTED, "average outside PyTorch");
+    d = MaxDesc(), d.numerics = m, d.kind = QK_POOL2D_AVERAGE;
+    if (m != QK_NUMERICS_TFLITE) expect(d, QK_ERROR_UNSUPPORTED, "average outside PyTorch");
     d.kind = QK_POOL2D_ADAPTIVE_AVERAGE, d.output_height = d.output_width = 1;
     expect(d, QK_ERROR_UNSUPPORTED, "adaptive outside PyTorch");
   }

@@ -88,11 +88,12 @@ static const pool_command k_max = {
 static const pool_command k_avg = {
     "avg-pool2d", QK_POOL2D_AVERAGE,
     "usage: qk avg-pool2d --input X.npy --output Y.npy --kernel K|KH,KW [--stride S|SH,SW]\n"
-    "         [--padding P|PH,PW] [--ceil-mode] [--count-include-pad 0|1]\n"
+    "         [--padding P|PH,PW|T,L,B,R] [--ceil-mode] [--count-include-pad 0|1]\n"
     "         [--divisor-override D] [--memory-format channels_last|contiguous]\n"
     "         --input-scale F --input-zero-point I --numerics MODE\n"
     "\n"
-    "Quantized avg_pool2d as PyTorch computes it (PyTorch modes only).\n"
+    "Quantized avg_pool2d as PyTorch computes it (PyTorch modes), or TFLite's AVERAGE_POOL_2D\n"
+    "(tflite: padding T,L,B,R as TFLite's SAME / VALID give it).\n"
     "  X   uint8 or int8, NCHW                  Y   written with X's dtype, NCHW\n"
     "--memory-format is that of the PyTorch tensor reproduced (default channels_last, what a\n"
     "quantized conv returns): ATen rounds differently for the two. --count-include-pad defaults\n"
