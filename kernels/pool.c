@@ -459,7 +459,7 @@ typedef struct run_plan {
   const uint8_t* input;
   uint8_t* output;
   size_t max_rows, max_cols;
-  uint8_t* scratch; /* threads x (max_rows pointers + max_cols offsets + indices) */
+  uint8_t* scratch; /* threads x scratch_per_thread: window tables (run_thread) */
   size_t scratch_per_thread;
 } run_plan;
 
