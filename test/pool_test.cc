@@ -237,7 +237,10 @@ TEST_P(PoolGolden, MatchesPyTorchOnEveryIsa) {
 
 INSTANTIATE_TEST_SUITE_P(Files, PoolGolden,
                          testing::Values("qnnpack-max", "qnnpack-avg", "qnnpack-adaptive",
-                                         "onednn-max", "onednn-avg", "onednn-adaptive"),
+                                         "onednn-max", "onednn-avg", "onednn-adaptive",
+                                         "qnnpack-max-seed8", "qnnpack-avg-seed8",
+                                         "qnnpack-adaptive-seed8", "onednn-max-seed8",
+                                         "onednn-avg-seed8", "onednn-adaptive-seed8"),
                          [](const testing::TestParamInfo<std::string>& i) {
                            std::string s = i.param;
                            for (char& ch : s) ch = ch == '-' ? '_' : ch;

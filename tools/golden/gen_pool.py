@@ -110,6 +110,9 @@ def make_case(rng, op, engine, i):
             # output has more than one pixel: the logical values come out permuted (qk's NHWC
             # output equals torch's memory). Not a case to record.
             W = 2
+    if op == "adaptive" and H * W == 1 and c["C"] > 1:
+        # the same PyTorch 1.13 layout bug as avg_pool2d's below, for outputs of several pixels
+        c["oh"] = c["ow"] = 1
     c["H"], c["W"] = H, W
     c["q"] = rand_q(rng, (N, c["C"], H, W), dt)
     return c
