@@ -47,6 +47,7 @@ typedef struct qk_isa_config {
   /* ---- add / mul (kernels/eltwise.c) ---- */
 
   /* ---- pooling (kernels/pool.c) ---- */
+  qk_pool_config pool;
 
   /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

@@ -190,6 +190,66 @@ typedef struct qk_dwconv_config {
 /* ---- add / mul (kernels/eltwise.c) ---- */
 
 /* ---- pooling (kernels/pool.c) ---- */
+/* Pooling window: taps = rows x cols input pixels, pixel (r, j) at row_ptrs[r] + col_offsets[j]
+ * bytes; each tap is `channels` contiguous bytes (the kernel reads exactly those: the pointers are
+ * into the user's tensor). rows, cols >= 1; channels >= 1. u8 and s8 data: s8 goes through
+ * xor_mask = 0x80 (x ^ 0x80 = x + 128 as u8), which keeps the order and shifts sums by 128/tap.
+ *
+ * maxpool:  out[c] = (max over taps of (in[c] ^ xor_mask)) ^ xor_mask.
+ * avgpool:  acc[c] = init + Σ_taps (in[c] ^ xor_mask)          (int32, exact: the operator
+ *                                                              bounds taps * 255 < 2^31)
+ *           zero_point_in_float == 0:  y = clamp(cvtps2dq((float)acc * scale) + zero_point)
+ *           zero_point_in_float != 0:  y = rne(clamp((float)acc * scale + (float)zero_point))
+ *           (float32, no FMA, this order; clamp to [min, max]; out[c] = (uint8_t)y)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct qk_avgpool_params {
+  int32_t init;
+  float scale;
+  int32_t zero_point;
+  int32_t min, max;
+  int zero_point_in_float;
+  uint8_t xor_mask;
+  int32_t divisor; /* avgpool_div only (below) */
+} qk_avgpool_params;
+
+typedef void (*qk_maxpool_ukernel_fn)(size_t channels, size_t rows, const uint8_t* const* row_ptrs,
+                                      size_t cols, const size_t* col_offsets, uint8_t xor_mask,
+                                      uint8_t* out);
+typedef void (*qk_avgpool_ukernel_fn)(size_t channels, size_t rows, const uint8_t* const* row_ptrs,
+                                      size_t cols, const size_t* col_offsets,
+                                      const qk_avgpool_params* params, uint8_t* out);
+/* avgpool_div (TFLite's integer average, reference_ops / reference_integer_ops AveragePool):
+ *   acc[c] = init + Σ_taps (in[c] ^ xor_mask)                       (int32)
+ *   y = acc > 0 ? (acc + divisor / 2) / divisor : (acc - divisor / 2) / divisor  (C division,
+ *       truncating: round half away from zero), clamped to [min, max]; divisor >= 1.
+ * Same signature as avgpool (scale / zero_point unused). */
+typedef struct qk_pool_config {
+  qk_maxpool_ukernel_fn maxpool;
+  const char* maxpool_name;
+  qk_avgpool_ukernel_fn avgpool;
+  const char* avgpool_name;
+  qk_avgpool_ukernel_fn avgpool_div;
+  const char* avgpool_div_name;
+} qk_pool_config;
+
+#define QK_DECLARE_MAXPOOL(name)                                                             \
+  QK_INTERNAL void name(size_t channels, size_t rows, const uint8_t* const* row_ptrs,        \
+                        size_t cols, const size_t* col_offsets, uint8_t xor_mask, uint8_t* out)
+#define QK_DECLARE_AVGPOOL(name)                                                       \
+  QK_INTERNAL void name(size_t channels, size_t rows, const uint8_t* const* row_ptrs,  \
+                        size_t cols, const size_t* col_offsets,                        \
+                        const qk_avgpool_params* params, uint8_t* out)
+/* The pooling kernels (declared here, not in the ISA folders' headers, to keep the family in one
+ * place; each is only referenced by tables compiled with its ISA). */
+QK_DECLARE_MAXPOOL(qk_maxpool_x8_c1__generic);
+QK_DECLARE_AVGPOOL(qk_avgpool_x8_c1__generic);
+QK_DECLARE_AVGPOOL(qk_avgpool_div_x8_c1__generic);
+QK_DECLARE_MAXPOOL(qk_maxpool_x8_c32__avx2);
+QK_DECLARE_AVGPOOL(qk_avgpool_x8_c32__avx2);
+QK_DECLARE_MAXPOOL(qk_maxpool_x8_c16__neon);
+QK_DECLARE_AVGPOOL(qk_avgpool_x8_c16__neon);
+QK_DECLARE_MAXPOOL(qk_maxpool_x8_c64__avx512vnni);
+QK_DECLARE_AVGPOOL(qk_avgpool_x8_c64__avx512vnni);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

@@ -404,6 +404,113 @@ QK_API const char* qk_linear_ukernels(const qk_linear* op);
 /* ---- add / mul (kernels/eltwise.c) ---- */
 
 /* ---- pooling (kernels/pool.c) ---- */
+/* qk_pool2d: max_pool2d, avg_pool2d and adaptive_avg_pool2d (global average pool = adaptive
+ * with a 1x1 output) on NHWC u8 / s8 tensors, as each framework computes them. One operator with
+ * a `kind` field rather than three: the three share the descriptor, the window walk, the run
+ * functions and the refusals; what differs is which fields are read (marked per field below).
+ * Formulas per mode, sources and refusals: docs/ops-pool.md.
+ *
+ * Window of output pixel (oy, ox):
+ *   MAX:      taps (oy*SH - PT + kh*DH, ox*SW - PL + kw*DW); taps outside the image are ignored,
+ *             except in pytorch-qnnpack u8 (QNNPACK) and xnnpack, which clamp each tap to the
+ *             nearest edge row/column (different from ignoring them when padding > 0 and
+ *             dilation > 1). Output = the integer max; scale and zero point unchanged.
+ *   AVERAGE:  rows [oy*SH - PT, oy*SH - PT + KH) cut to the image (PyTorch's divisor rules;
+ *             tflite: TFLite's reference AVERAGE_POOL_2D, the sum of the taps inside divided by
+ *             their count, rounded half away from zero). Other non-PyTorch modes: refused.
+ *   ADAPTIVE: rows [floor(f32(oy*H)/OH), ceil(f32((oy+1)*H)/OH)), likewise columns.
+ * Output size: MAX / AVERAGE: PyTorch's pooling_output_shape (ceil_mode included):
+ *   OH = floor((H + PT + PB - DH*(KH-1) - 1 + (ceil_mode ? SH-1 : 0)) / SH) + 1, and with
+ *   ceil_mode one less if the last window would start past H + PT; ADAPTIVE: output_height x
+ *   output_width whatever the input size.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct qk_pool2d qk_pool2d;
+
+typedef enum qk_pool2d_kind {
+  QK_POOL2D_MAX = 1,              /* max_pool2d */
+  QK_POOL2D_AVERAGE = 2,          /* avg_pool2d */
+  QK_POOL2D_ADAPTIVE_AVERAGE = 3, /* adaptive_avg_pool2d (1x1 output: global average pool) */
+} qk_pool2d_kind;
+
+/* The memory format of the PyTorch tensor being reproduced. ATen's quantized avg_pool2d and
+ * adaptive_avg_pool2d have two kernels that round differently: the channels-last one adds the
+ * output zero point as an integer after rounding, the contiguous (NCHW) one adds it in float
+ * before rounding (avg_pool2d) or never uses it (adaptive). Quantized convolutions return
+ * channels-last tensors, so a pool after a conv is CHANNELS_LAST (the default). A contiguous
+ * tensor with C == 1 or H*W == 1 is also channels-last to ATen, and qk follows it. Only the
+ * average kinds of the PyTorch modes read this field (QNNPACK's u8 path has one formula). */
+typedef enum qk_pytorch_memory_format {
+  QK_PYTORCH_CHANNELS_LAST = 0,
+  QK_PYTORCH_CONTIGUOUS = 1,
+} qk_pytorch_memory_format;
+
+typedef struct qk_pool2d_desc {
+  /* sizeof(qk_pool2d_desc) as the caller compiled it (qk_pool2d_desc_init sets it); same
+   * versioning contract as qk_conv2d_desc.struct_size. */
+  size_t struct_size;
+  qk_numerics numerics;
+  qk_pool2d_kind kind;
+  qk_dtype type; /* U8 or S8, input and output */
+  size_t channels;
+
+  /* MAX and AVERAGE: */
+  size_t kernel_height, kernel_width;
+  size_t stride_height, stride_width; /* default 0 = the kernel size (PyTorch's default) */
+  size_t dilation_height, dilation_width; /* MAX only (AVERAGE: must be 1). Default 1 */
+  /* PyTorch pads symmetrically (top == bottom, left == right, each <= kernel / 2). Default 0. */
+  size_t padding_top, padding_left, padding_bottom, padding_right;
+  int ceil_mode;            /* PyTorch's ceil_mode. Default 0 */
+  int count_include_pad;    /* AVERAGE: PyTorch's count_include_pad. Default 1 (PyTorch's);
+                               not read by tflite, which never counts padding */
+  int64_t divisor_override; /* AVERAGE: PyTorch's divisor_override; 0 = none (default) */
+
+  /* ADAPTIVE_AVERAGE: the output size (nonzero). */
+  size_t output_height, output_width;
+
+  qk_pytorch_memory_format memory_format; /* see above; default CHANNELS_LAST */
+
+  /* Quantization: PyTorch's pools return the input's scale and zero point, so output_scale
+   * 0.0 (default) means "the input's", and another value must equal the input's (and the output
+   * zero point the input's) in the PyTorch modes. MAX reads only the zero point's range. */
+  double input_scale;
+  int32_t input_zero_point;
+  double output_scale;
+  int32_t output_zero_point;
+
+  /* Elements between consecutive pixels (0 = channels, dense). */
+  size_t input_pixel_stride, output_pixel_stride;
+} qk_pool2d_desc;
+
+static inline void qk_pool2d_desc_init(qk_pool2d_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+  desc->dilation_height = desc->dilation_width = 1;
+  desc->count_include_pad = 1;
+}
+
+/* Validates the descriptor against the mode's framework (QK_ERROR_UNSUPPORTED quoting its rule for
+ * what it refuses) and captures the ISA. */
+QK_API qk_status qk_pool2d_create(const qk_pool2d_desc* desc, qk_pool2d** op);
+/* Output height/width for a height x width input; QK_ERROR_INVALID_ARGUMENT for an empty output
+ * or an empty input. */
+QK_API qk_status qk_pool2d_output_size(const qk_pool2d* op, size_t height, size_t width,
+                                       size_t* output_height, size_t* output_width);
+/* Runs on `batch` images (NHWC, pixel strides of the descriptor). Allocates only a small
+ * per-thread list of window rows and columns (kernel height + width pointers, or input height +
+ * width for ADAPTIVE). Input and output must not overlap. */
+QK_API qk_status qk_pool2d_run(const qk_pool2d* op, size_t batch, size_t height, size_t width,
+                               const void* input, void* output);
+/* The same split over the threads of a pool (NULL: the caller's thread); identical bytes for any
+ * number of threads. */
+QK_API qk_status qk_pool2d_run_threaded(const qk_pool2d* op, size_t batch, size_t height,
+                                        size_t width, const void* input, void* output,
+                                        struct qk_threadpool* threadpool);
+/* NULL is accepted. */
+QK_API void qk_pool2d_delete(qk_pool2d* op);
+/* "avx2", and the kernel ("qk_maxpool_x8_c32__avx2", "qk_avgpool_x8_c32__avx2",
+ * "qk_avgpool_div_x8_c1__generic" for tflite's average pool). */
+QK_API const char* qk_pool2d_isa(const qk_pool2d* op);
+QK_API const char* qk_pool2d_ukernels(const qk_pool2d* op);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

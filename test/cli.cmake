@@ -54,6 +54,13 @@ set_tests_properties(cli_linear_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COM
 # ---- eltwise ----
 
 # ---- pool ----
+add_executable(cli_pool_test ${CMAKE_CURRENT_LIST_DIR}/cli_pool_test.cc)
+target_link_libraries(cli_pool_test PRIVATE qk_static qk_npy GTest::gtest)
+target_compile_options(cli_pool_test PRIVATE -Wall -Wextra)
+add_dependencies(cli_pool_test qk_cli)
+add_test(NAME cli_pool_test COMMAND cli_pool_test)
+set_tests_properties(cli_pool_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
+  TIMEOUT ${QK_TEST_TIMEOUT})
 
 # ---- act ----
 

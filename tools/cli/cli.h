@@ -95,6 +95,9 @@ int run_linear(int argc, char** argv, failure* f);
 /* ---- add / mul (kernels/eltwise.c) ---- */
 
 /* ---- pooling (kernels/pool.c) ---- */
+int run_max_pool2d(int argc, char** argv, failure* f);
+int run_avg_pool2d(int argc, char** argv, failure* f);
+int run_adaptive_avg_pool2d(int argc, char** argv, failure* f);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

@@ -90,6 +90,10 @@ static const command k_commands[] = {
     /* ---- add / mul (kernels/eltwise.c) ---- */
 
     /* ---- pooling (kernels/pool.c) ---- */
+    {"max-pool2d", "quantized max_pool2d of a .npy array", run_max_pool2d},
+    {"avg-pool2d", "quantized avg_pool2d of a .npy array", run_avg_pool2d},
+    {"adaptive-avg-pool2d", "quantized adaptive_avg_pool2d (global average pool)",
+     run_adaptive_avg_pool2d},
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

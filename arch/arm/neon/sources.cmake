@@ -28,6 +28,8 @@ list(APPEND QK_ISA_SOURCES
   # ---- eltwise ----
 
   # ---- pool ----
+  ${_dir}/qk_maxpool_x8_c16__neon.c
+  ${_dir}/qk_avgpool_x8_c16__neon.c
 
   # ---- act ----
 

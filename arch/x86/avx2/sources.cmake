@@ -20,6 +20,8 @@ set(_srcs
   # ---- eltwise ----
 
   # ---- pool ----
+  ${_dir}/qk_maxpool_x8_c32__avx2.c
+  ${_dir}/qk_avgpool_x8_c32__avx2.c
 
   # ---- act ----
 

@@ -74,6 +74,9 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     /* ---- add / mul (kernels/eltwise.c) ---- */
 
     /* ---- pooling (kernels/pool.c) ---- */
+    .pool = {qk_maxpool_x8_c64__avx512vnni, "qk_maxpool_x8_c64__avx512vnni",
+             qk_avgpool_x8_c64__avx512vnni, "qk_avgpool_x8_c64__avx512vnni",
+             qk_avgpool_div_x8_c1__generic, "qk_avgpool_div_x8_c1__generic"},
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 

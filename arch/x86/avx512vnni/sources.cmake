@@ -17,6 +17,8 @@ set(_srcs
   # ---- eltwise ----
 
   # ---- pool ----
+  ${_dir}/qk_maxpool_x8_c64__avx512vnni.c
+  ${_dir}/qk_avgpool_x8_c64__avx512vnni.c
 
   # ---- act ----
 

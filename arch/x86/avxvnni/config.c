@@ -71,6 +71,15 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
     /* ---- add / mul (kernels/eltwise.c) ---- */
 
     /* ---- pooling (kernels/pool.c) ---- */
+#ifdef QK_HAVE_AVX2
+    .pool = {qk_maxpool_x8_c32__avx2, "qk_maxpool_x8_c32__avx2", qk_avgpool_x8_c32__avx2,
+             "qk_avgpool_x8_c32__avx2",
+             qk_avgpool_div_x8_c1__generic, "qk_avgpool_div_x8_c1__generic"},
+#else
+    .pool = {qk_maxpool_x8_c1__generic, "qk_maxpool_x8_c1__generic", qk_avgpool_x8_c1__generic,
+             "qk_avgpool_x8_c1__generic",
+             qk_avgpool_div_x8_c1__generic, "qk_avgpool_div_x8_c1__generic"},
+#endif
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 
