@@ -44,6 +44,7 @@ typedef struct qk_isa_config {
   /* ---- linear (kernels/linear.c) ---- */
 
   /* ---- add / mul (kernels/eltwise.c) ---- */
+  qk_eltwise_config eltwise[QK_ELTWISE_KIND_COUNT]; /* arch/ukernel.h */
 
   /* ---- pooling (kernels/pool.c) ---- */
 
