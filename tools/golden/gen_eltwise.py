@@ -255,6 +255,23 @@ def main():
             sa, za, sb, zb, so, _ = draw_qparams(op, eng, dt)
             emit_case(op, eng, dt, (1, 1, 70, 1), (1, 1, 70, 1), sa, za, sb, zb, so, hi, nhwc=False)
 
+    # qint8 mul with output zero point 127 is ATen's qmul (XNNPACK only takes zp < 127): no
+    # XNNPACK scale limit, ATen's multiplier sa * sb * (1 / so)
+    for eng in ["onednn", "qnnpack"]:
+        for r in [300.0, 2.0**-17, 0.37, 1.9, 0.011]:
+            sa, sb = 0.0173, 0.0291
+            so = sa * sb / r
+            m_aten = f32(f32(f32(sa) * f32(sb)) * f32(f32(1) / f32(so)))
+            m_xnn = f32(f32(f32(sa) * f32(sb)) / f32(so))
+            k = 0
+            while m_aten == m_xnn and k < 50:  # scales where the two multipliers differ
+                so *= 1.0001
+                m_aten = f32(f32(f32(sa) * f32(sb)) * f32(f32(1) / f32(so)))
+                m_xnn = f32(f32(f32(sa) * f32(sb)) / f32(so))
+                k += 1
+            emit_case("mul", eng, "s8", (1, 1, 300, 1), (1, 1, 300, 1), sa, -3, sb, 5, so, 127,
+                      nhwc=False)
+
     # ATen's 64-element blocks: scales where FMA and plain dequantization often round apart,
     # lengths with tails of every size class (a 128-element block would move 64..127 of them)
     for op in ["add", "add_relu"]:
