@@ -92,6 +92,8 @@ int run_dequantize(int argc, char** argv, failure* f);
 /* ---- linear (kernels/linear.c) ---- */
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
+int run_add(int argc, char** argv, failure* f);
+int run_mul(int argc, char** argv, failure* f);
 
 /* ---- pooling (kernels/pool.c) ---- */
 

@@ -87,6 +87,8 @@ static const command k_commands[] = {
     /* ---- linear (kernels/linear.c) ---- */
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
+    {"add", "quantized elementwise add (add_relu) of two .npy arrays", run_add},
+    {"mul", "quantized elementwise mul of two .npy arrays (b may broadcast over pixels)", run_mul},
 
     /* ---- pooling (kernels/pool.c) ---- */
 
