@@ -51,20 +51,23 @@ qk_eltwise_params Draw(int kind, std::mt19937& rng, int trial) {
   const float sa = std::exp2(-8.f * u(rng)), sb = std::exp2(-8.f * u(rng));
   // ratios up to 2^8 (ties when the exponents are small); trial 0 extreme large, 4 extreme small
   float so = std::fmax(sa, sb) * std::exp2(12.f * u(rng) - 7.f);
+  const bool ties = trial == 6 || trial == 7;  // ratios 0.5 / 0.25 / 0.75: many exact halves
+  float ra = 0.5f, rb = trial == 6 ? 0.25f : 0.75f;
+  if (ties) so = 1.0f;
   if (trial == 0) so = std::fmax(sa, sb) / 255.f;
   if (trial == 4) so = std::fmax(sa, sb) * 1000.f;
   switch (kind) {
     case QK_ELTWISE_ADD_FP32_FMA:
     case QK_ELTWISE_ADD_FP32:
-      p.a_scale = sa;
-      p.b_scale = sb;
-      p.a_premul = sa * -(float)p.a_zero_point;
-      p.b_premul = sb * -(float)p.b_zero_point;
+      p.a_scale = ties ? ra : sa;
+      p.b_scale = ties ? rb : sb;
+      p.a_premul = p.a_scale * -(float)p.a_zero_point;
+      p.b_premul = p.b_scale * -(float)p.b_zero_point;
       p.scale = 1.0f / so;
       break;
     case QK_ELTWISE_ADD_QNNPACK:
     case QK_ELTWISE_ADD_XNNPACK: {
-      const float as = sa / so, bs = sb / so;
+      const float as = ties ? ra : sa / so, bs = ties ? rb : sb / so;
       const float mx = std::fmax(as, bs);
       const int base = kind == QK_ELTWISE_ADD_QNNPACK ? 21 : 20;
       int shift = base - Exponent(mx);
@@ -89,6 +92,7 @@ qk_eltwise_params Draw(int kind, std::mt19937& rng, int trial) {
       p.scale = std::exp2(-16.f + 23.f * u(rng));  // [2^-16, 2^7)
       if (trial == 0) p.scale = 0x1.fffffep+6f;
       if (trial == 4) p.scale = 0x1.0p-16f;
+      if (ties) p.scale = trial == 6 ? 0.5f : 0.25f;
       break;
   }
   return p;
