@@ -207,7 +207,9 @@ typedef struct qk_dwconv_config {
  *   MUL_FP32 (ATen qmul and XNNPACK qs8 vmul fp32): p = (a - a_zp) * (b - b_zp) (int32);
  *                 r = rne((float)p * scale) (cvtps2dq); y = clamp(r + zp, min, max).
  * min/max are the final integer bounds (the type's range intersected with relu and the user's
- * output_min/max). */
+ * output_min/max). The caller keeps every rounded value r and r + output_zero_point inside
+ * int32 (kernels/eltwise.c refuses the scales that could leave it), where x86's cvtps2dq, ARM's
+ * saturating vcvtnq and lrintf all agree. */
 typedef struct qk_eltwise_params {
   float a_scale, b_scale;     /* f32(scale) of the inputs (ADD_FP32*) */
   float a_premul, b_premul;   /* f32(scale) * -(float)zero_point (ADD_FP32_FMA) */
@@ -252,6 +254,11 @@ QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__avx2);
 QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__avx2);
 QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8__avx2);
 QK_DECLARE_ELTWISE(qk_vmul_fp32_x8__avx2);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_fma_x8__neon);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__neon);
+QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__neon);
+QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8__neon);
+QK_DECLARE_ELTWISE(qk_vmul_fp32_x8__neon);
 
 /* ---- pooling (kernels/pool.c) ---- */
 
