@@ -72,22 +72,15 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     /* ---- linear (kernels/linear.c) ---- */
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
-    /* The AVX2 kernels (bit-identical to the generic ones, test/eltwise_ukernel_test.cc) when
-     * the avx2 folder is compiled in; the FMA one needs FMA, which every CPU of this table has. */
-#ifdef QK_HAVE_AVX2
-#define QK_ELTWISE_KERNEL(k) {k##__avx2, #k "__avx2"}
-#else
-#define QK_ELTWISE_KERNEL(k) {k##__generic, #k "__generic"}
-#endif
+    /* 16 lanes per zmm, masked tails (arch/x86/avx512vnni/qk_v*_x16__avx512vnni.c). */
     .eltwise =
         {
-            [QK_ELTWISE_ADD_FP32_FMA] = QK_ELTWISE_KERNEL(qk_vadd_fp32_fma_x8),
-            [QK_ELTWISE_ADD_FP32] = QK_ELTWISE_KERNEL(qk_vadd_fp32_x8),
-            [QK_ELTWISE_ADD_QNNPACK] = QK_ELTWISE_KERNEL(qk_vadd_qnnpack_u8),
-            [QK_ELTWISE_ADD_XNNPACK] = QK_ELTWISE_KERNEL(qk_vadd_xnnpack_s8),
-            [QK_ELTWISE_MUL_FP32] = QK_ELTWISE_KERNEL(qk_vmul_fp32_x8),
+            [QK_ELTWISE_ADD_FP32_FMA] = {qk_vadd_fp32_fma_x16__avx512vnni, "qk_vadd_fp32_fma_x16__avx512vnni"},
+            [QK_ELTWISE_ADD_FP32] = {qk_vadd_fp32_x16__avx512vnni, "qk_vadd_fp32_x16__avx512vnni"},
+            [QK_ELTWISE_ADD_QNNPACK] = {qk_vadd_qnnpack_u8_x16__avx512vnni, "qk_vadd_qnnpack_u8_x16__avx512vnni"},
+            [QK_ELTWISE_ADD_XNNPACK] = {qk_vadd_xnnpack_s8_x16__avx512vnni, "qk_vadd_xnnpack_s8_x16__avx512vnni"},
+            [QK_ELTWISE_MUL_FP32] = {qk_vmul_fp32_x16__avx512vnni, "qk_vmul_fp32_x16__avx512vnni"},
         },
-#undef QK_ELTWISE_KERNEL
 
     /* ---- pooling (kernels/pool.c) ---- */
 
