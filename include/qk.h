@@ -326,10 +326,11 @@ QK_API const char* qk_conv2d_ukernels(const qk_conv2d* op);
 /* ---- add / mul (kernels/eltwise.c) ---- */
 /* Quantized elementwise add / add_relu and mul of two NHWC tensors of one 8-bit type (both
  * inputs and the output U8, or all S8), each with its own scale and zero point:
- *   y = quantize(dequantize(a) + dequantize(b))  (add),  y = quantize(dequantize(a) * dequantize(b))
- * (mul), computed exactly as the numerics mode's framework computes it (docs/ops-eltwise.md):
- *   PyTorch modes, add:  ATen's float path (fbgemm / x86 / onednn engines); pytorch-qnnpack: QNNPACK
- *                        q8vadd fixed point for U8, XNNPACK qs8 vadd for S8.
+ *   add: y = quantize(dequantize(a) + dequantize(b))
+ *   mul: y = quantize(dequantize(a) * dequantize(b))
+ * computed exactly as the numerics mode's framework computes it (docs/ops-eltwise.md):
+ *   PyTorch modes, add:  ATen's float path (fbgemm / x86 / onednn engines); pytorch-qnnpack:
+ *                        QNNPACK q8vadd fixed point for U8, XNNPACK qs8 vadd for S8.
  *   PyTorch modes, mul:  S8 with output zero point != 127: XNNPACK qs8 vmul (every engine);
  *                        otherwise ATen's qmul.
  *   xnnpack:             XNNPACK qs8 vadd / vmul (S8 only).

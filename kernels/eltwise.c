@@ -90,7 +90,8 @@ static qk_status check_common(const char* fn, const common_desc* d, int32_t* lo,
   const struct {
     const char* name;
     double value;
-  } scales[] = {{"a_scale", d->a_scale}, {"b_scale", d->b_scale}, {"output_scale", d->output_scale}};
+  } scales[] = {
+      {"a_scale", d->a_scale}, {"b_scale", d->b_scale}, {"output_scale", d->output_scale}};
   for (size_t i = 0; i < 3; i++) {
     /* float32 is what every framework computes with: a scale that is not a positive normal
      * float32 is refused (QNNPACK and XNNPACK check isnormal too). */
@@ -282,10 +283,10 @@ qk_status qk_add_create(const qk_add_desc* desc, qk_add** op_out) {
   qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_ADD_DESC_SIZE_0_1,
                                     fn, "qk_add_desc_init");
   if (status != QK_SUCCESS) return status;
-  const common_desc c = {d.numerics,       d.channels,     d.type,           d.a_scale,
-                         d.b_scale,        d.output_scale, d.a_zero_point,   d.b_zero_point,
-                         d.output_zero_point, d.relu,      d.output_min,     d.output_max,
-                         d.a_pixel_stride, d.b_pixel_stride, d.output_pixel_stride};
+  const common_desc c = {
+      d.numerics,     d.channels,     d.type,           d.a_scale,           d.b_scale,
+      d.output_scale, d.a_zero_point, d.b_zero_point,   d.output_zero_point, d.relu,
+      d.output_min,   d.output_max,   d.a_pixel_stride, d.b_pixel_stride,    d.output_pixel_stride};
   int32_t lo, hi;
   if ((status = check_common(fn, &c, &lo, &hi)) != QK_SUCCESS) return status;
   const qk_isa_config* isa = qk_operator_isa(fn);
@@ -300,11 +301,11 @@ qk_status qk_add_create(const qk_add_desc* desc, qk_add** op_out) {
   } else if (is_pytorch(c.numerics)) {
     status = plan_add_aten(fn, &c, e);
   } else if (c.numerics == QK_NUMERICS_XNNPACK) {
-    status = c.type == QK_DTYPE_S8
-                 ? plan_add_xnnpack(fn, &c, e)
-                 : qk_fail(QK_ERROR_UNSUPPORTED,
-                           "%s: xnnpack: qk reproduces XNNPACK's qs8 add (type S8) only, not qu8",
-                           fn);
+    status =
+        c.type == QK_DTYPE_S8
+            ? plan_add_xnnpack(fn, &c, e)
+            : qk_fail(QK_ERROR_UNSUPPORTED,
+                      "%s: xnnpack: qk reproduces XNNPACK's qs8 add (type S8) only, not qu8", fn);
   } else {
     status = unsupported_mode(fn, c.numerics);
   }
@@ -331,10 +332,10 @@ qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op_out) {
   qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_MUL_DESC_SIZE_0_1,
                                     fn, "qk_mul_desc_init");
   if (status != QK_SUCCESS) return status;
-  const common_desc c = {d.numerics,       d.channels,     d.type,           d.a_scale,
-                         d.b_scale,        d.output_scale, d.a_zero_point,   d.b_zero_point,
-                         d.output_zero_point, d.relu,      d.output_min,     d.output_max,
-                         d.a_pixel_stride, d.b_pixel_stride, d.output_pixel_stride};
+  const common_desc c = {
+      d.numerics,     d.channels,     d.type,           d.a_scale,           d.b_scale,
+      d.output_scale, d.a_zero_point, d.b_zero_point,   d.output_zero_point, d.relu,
+      d.output_min,   d.output_max,   d.a_pixel_stride, d.b_pixel_stride,    d.output_pixel_stride};
   int32_t lo, hi;
   if ((status = check_common(fn, &c, &lo, &hi)) != QK_SUCCESS) return status;
   if (d.broadcast_b != 0 && d.broadcast_b != 1) {
@@ -401,10 +402,10 @@ qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op_out) {
 
 typedef struct run_plan {
   const eltwise_op* e;
-  size_t pixels;       /* per image */
-  size_t total;        /* batch * pixels */
-  size_t body_end;     /* positional: flat index where the tail kernel starts */
-  size_t chunk;        /* pixels per task */
+  size_t pixels;   /* per image */
+  size_t total;    /* batch * pixels */
+  size_t body_end; /* positional: flat index where the tail kernel starts */
+  size_t chunk;    /* pixels per task */
   const uint8_t* a;
   const uint8_t* b;
   uint8_t* y;
@@ -452,8 +453,10 @@ static qk_status run(const char* fn, const eltwise_op* e, size_t batch, size_t p
   if (!qk_mul_size(batch, pixels, &total) || !qk_mul_size(total, e->channels, &flat) ||
       !qk_mul_size(total, qk_max_size(qk_max_size(e->a_stride, e->b_stride), e->y_stride),
                    &bytes)) {
-    return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu x %zu pixels of %zu channels exceed the "
-                   "address space", fn, batch, pixels, e->channels);
+    return qk_fail(QK_ERROR_SIZE_OVERFLOW,
+                   "%s: %zu x %zu pixels of %zu channels exceed the "
+                   "address space",
+                   fn, batch, pixels, e->channels);
   }
   if (total == 0) return QK_SUCCESS;
   if (a == NULL || b == NULL || y == NULL) {
@@ -481,10 +484,11 @@ static qk_status run(const char* fn, const eltwise_op* e, size_t batch, size_t p
     qk_threadpool_run(pool, run_task, &r, tasks);
   }
   if (qk_verbose_enabled()) {
-    qk_verbose_log("run %s N=%zu pixels=%zu C=%zu numerics=%s isa=%s ukernels=%s threads=%zu "
-                   "time=%.3fms",
-                   e->name, batch, pixels, e->channels, qk_numerics_name(e->numerics),
-                   e->isa->name, e->ukernels, threads, (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run %s N=%zu pixels=%zu C=%zu numerics=%s isa=%s ukernels=%s threads=%zu "
+        "time=%.3fms",
+        e->name, batch, pixels, e->channels, qk_numerics_name(e->numerics), e->isa->name,
+        e->ukernels, threads, (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
 }

@@ -90,8 +90,9 @@ std::vector<uint8_t> ToNhwc(const std::vector<uint8_t>& x, size_t n, size_t c, s
 
 std::string P(const char* name) { return g_dir + "/" + name; }
 
-const char* kQ = " --a-scale 0.1 --a-zero-point 3 --b-scale 0.05 --b-zero-point 100"
-                 " --output-scale 0.1 --output-zero-point 20";
+const char* kQ =
+    " --a-scale 0.1 --a-zero-point 3 --b-scale 0.05 --b-zero-point 100"
+    " --output-scale 0.1 --output-zero-point 20";
 
 TEST(CliEltwise, AddMatchesLibrary) {
   const size_t N = 2, C = 5, H = 3, W = 7;
@@ -180,22 +181,29 @@ TEST(CliEltwise, Failures) {
   Save(P("s.npy"), QK_NPY_I8, {1, 2, 3, 4}, Random(24, 8));
   const std::string io = " --a " + P("a.npy") + " --b " + P("b.npy") + " --output " + P("y.npy");
   ExpectFailure("add" + io + kQ, 2, "--numerics");
-  ExpectFailure("add --a " + P("a.npy") + " --output " + P("y.npy") + kQ + " --numerics pytorch-onednn",
-                2, "--b");
-  ExpectFailure("add" + io + " --a-scale 0 --a-zero-point 3 --b-scale 0.05 --b-zero-point 100"
-                " --output-scale 0.1 --output-zero-point 20 --numerics pytorch-onednn", 2, "a-scale");
+  ExpectFailure(
+      "add --a " + P("a.npy") + " --output " + P("y.npy") + kQ + " --numerics pytorch-onednn", 2,
+      "--b");
+  ExpectFailure("add" + io +
+                    " --a-scale 0 --a-zero-point 3 --b-scale 0.05 --b-zero-point 100"
+                    " --output-scale 0.1 --output-zero-point 20 --numerics pytorch-onednn",
+                2, "a-scale");
   ExpectFailure("add" + io + kQ + " --numerics nonsense", 2, "nonsense");
   ExpectFailure("add" + io + kQ + " --bogus 1 --numerics pytorch-onednn", 2, "bogus");
-  ExpectFailure("add" + io + " --a-scale 0.1 --a-zero-point 3 --b-scale 0.05 --b-zero-point 100"
-                " --output-scale 0.1 --output-zero-point 255 --relu --numerics pytorch-qnnpack",
+  ExpectFailure("add" + io +
+                    " --a-scale 0.1 --a-zero-point 3 --b-scale 0.05 --b-zero-point 100"
+                    " --output-scale 0.1 --output-zero-point 255 --relu --numerics pytorch-qnnpack",
                 1, "QNNPACK");
   ExpectFailure("add --a " + P("a.npy") + " --b " + P("b1.npy") + " --output " + P("y.npy") + kQ +
-                    " --numerics pytorch-onednn", 1, "shape");
+                    " --numerics pytorch-onednn",
+                1, "shape");
   ExpectFailure("add --a " + P("a.npy") + " --b " + P("s.npy") + " --output " + P("y.npy") + kQ +
-                    " --numerics pytorch-onednn", 1, "dtype");
+                    " --numerics pytorch-onednn",
+                1, "dtype");
   ExpectFailure("mul" + io + kQ + " --numerics tflite", 1, "not implemented");
   ExpectFailure("add --a " + P("missing.npy") + " --b " + P("b.npy") + " --output " + P("y.npy") +
-                    kQ + " --numerics pytorch-onednn", 1, "missing.npy");
+                    kQ + " --numerics pytorch-onednn",
+                1, "missing.npy");
   const Outcome h = Qk("add --help");
   EXPECT_EQ(h.status, 0);
   EXPECT_NE(h.out.find("usage: qk add"), std::string::npos);

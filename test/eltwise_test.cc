@@ -69,7 +69,8 @@ std::vector<Case> Load(const std::string& path) {
       std::getline(ss, cases.back().error);
       if (cases.back().error.empty()) cases.back().error = "?";
     } else if (tag == "rows") {
-      for (std::string h; ss >> h;) cases.back().rows.push_back(std::strtoull(h.c_str(), nullptr, 16));
+      for (std::string h; ss >> h;)
+        cases.back().rows.push_back(std::strtoull(h.c_str(), nullptr, 16));
     }
   }
   return cases;
@@ -124,8 +125,8 @@ struct Op {
 };
 
 // Creates the case's operator for a mode with the given channels / strides.
-qk_status Create(const Case& c, qk_numerics mode, size_t channels, size_t as, size_t bs,
-                 size_t ys, bool bcast, Op* op) {
+qk_status Create(const Case& c, qk_numerics mode, size_t channels, size_t as, size_t bs, size_t ys,
+                 bool bcast, Op* op) {
   const std::string opname = c.get("op");
   op->is_add = opname.rfind("add", 0) == 0;
   const qk_dtype type = c.get("dtype") == "u8" ? QK_DTYPE_U8 : QK_DTYPE_S8;
@@ -256,10 +257,10 @@ void RunCases(const std::vector<Case>& cases, const std::string& isa, Tally* t) 
           for (size_t i = 0; i < l.channels; i++) {
             if (y[p * l.ys + i] != c.y[p * l.channels + i]) {
               if (bad++ == 0) {
-                ADD_FAILURE() << "pixel " << p << " element " << i << ": qk " << (int)y[p * l.ys + i]
-                              << " torch " << (int)c.y[p * l.channels + i] << " (channels "
-                              << l.channels << ", strides " << l.as << "/" << l.bs << "/" << l.ys
-                              << ")";
+                ADD_FAILURE() << "pixel " << p << " element " << i << ": qk "
+                              << (int)y[p * l.ys + i] << " torch " << (int)c.y[p * l.channels + i]
+                              << " (channels " << l.channels << ", strides " << l.as << "/" << l.bs
+                              << "/" << l.ys << ")";
               }
             }
           }
@@ -310,7 +311,8 @@ TEST(EltwiseGolden, CoversEveryCombination) {
   for (const char* op : {"add", "add_relu", "mul", "mul_relu"}) {
     for (const char* eng : {"onednn", "qnnpack"}) {
       for (const char* dt : {"u8", "s8"}) {
-        EXPECT_GE(seen[std::string(op) + "/" + eng + "/" + dt], 10) << op << " " << eng << " " << dt;
+        EXPECT_GE(seen[std::string(op) + "/" + eng + "/" + dt], 10)
+            << op << " " << eng << " " << dt;
       }
     }
   }
@@ -375,63 +377,146 @@ TEST(EltwiseApi, InvalidArguments) {
   auto expect = [](qk_add_desc d, qk_status s, const char* what) {
     EXPECT_EQ(AddStatus(d), s) << what << ": " << qk_last_error();
   };
-  d = ValidAdd(); d.struct_size = 8; expect(d, QK_ERROR_INVALID_ARGUMENT, "struct_size");
-  d = ValidAdd(); d.numerics = (qk_numerics)99; expect(d, QK_ERROR_INVALID_ARGUMENT, "numerics");
-  d = ValidAdd(); d.type = QK_DTYPE_S32; expect(d, QK_ERROR_INVALID_ARGUMENT, "type");
-  d = ValidAdd(); d.channels = 0; expect(d, QK_ERROR_INVALID_ARGUMENT, "channels");
-  d = ValidAdd(); d.a_pixel_stride = 7; expect(d, QK_ERROR_INVALID_ARGUMENT, "a stride");
-  d = ValidAdd(); d.b_pixel_stride = 1; expect(d, QK_ERROR_INVALID_ARGUMENT, "b stride");
-  d = ValidAdd(); d.output_pixel_stride = 2; expect(d, QK_ERROR_INVALID_ARGUMENT, "y stride");
-  d = ValidAdd(); d.a_scale = 0; expect(d, QK_ERROR_INVALID_ARGUMENT, "a_scale 0");
-  d = ValidAdd(); d.b_scale = -1; expect(d, QK_ERROR_INVALID_ARGUMENT, "b_scale < 0");
-  d = ValidAdd(); d.output_scale = NAN; expect(d, QK_ERROR_INVALID_ARGUMENT, "nan");
-  d = ValidAdd(); d.output_scale = 1e-300; expect(d, QK_ERROR_INVALID_ARGUMENT, "f32 underflow");
-  d = ValidAdd(); d.a_scale = 1e300; expect(d, QK_ERROR_INVALID_ARGUMENT, "f32 overflow");
-  d = ValidAdd(); d.a_zero_point = 256; expect(d, QK_ERROR_INVALID_ARGUMENT, "a zp");
-  d = ValidAdd(); d.b_zero_point = -1; expect(d, QK_ERROR_INVALID_ARGUMENT, "b zp");
-  d = ValidAdd(); d.type = QK_DTYPE_S8; d.b_zero_point = 100; d.output_zero_point = 128;
+  d = ValidAdd();
+  d.struct_size = 8;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "struct_size");
+  d = ValidAdd();
+  d.numerics = (qk_numerics)99;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "numerics");
+  d = ValidAdd();
+  d.type = QK_DTYPE_S32;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "type");
+  d = ValidAdd();
+  d.channels = 0;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "channels");
+  d = ValidAdd();
+  d.a_pixel_stride = 7;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "a stride");
+  d = ValidAdd();
+  d.b_pixel_stride = 1;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "b stride");
+  d = ValidAdd();
+  d.output_pixel_stride = 2;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "y stride");
+  d = ValidAdd();
+  d.a_scale = 0;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "a_scale 0");
+  d = ValidAdd();
+  d.b_scale = -1;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "b_scale < 0");
+  d = ValidAdd();
+  d.output_scale = NAN;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "nan");
+  d = ValidAdd();
+  d.output_scale = 1e-300;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "f32 underflow");
+  d = ValidAdd();
+  d.a_scale = 1e300;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "f32 overflow");
+  d = ValidAdd();
+  d.a_zero_point = 256;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "a zp");
+  d = ValidAdd();
+  d.b_zero_point = -1;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "b zp");
+  d = ValidAdd();
+  d.type = QK_DTYPE_S8;
+  d.b_zero_point = 100;
+  d.output_zero_point = 128;
   expect(d, QK_ERROR_INVALID_ARGUMENT, "s8 output zp");
-  d = ValidAdd(); d.relu = 2; expect(d, QK_ERROR_INVALID_ARGUMENT, "relu");
-  d = ValidAdd(); d.output_min = 10; d.output_max = 9; expect(d, QK_ERROR_INVALID_ARGUMENT, "range");
-  d = ValidAdd(); d.relu = 1; d.output_max = 6; expect(d, QK_ERROR_INVALID_ARGUMENT, "relu range");
+  d = ValidAdd();
+  d.relu = 2;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "relu");
+  d = ValidAdd();
+  d.output_min = 10;
+  d.output_max = 9;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "range");
+  d = ValidAdd();
+  d.relu = 1;
+  d.output_max = 6;
+  expect(d, QK_ERROR_INVALID_ARGUMENT, "relu range");
   // mode refusals
-  d = ValidAdd(); d.numerics = QK_NUMERICS_ONNXRUNTIME; expect(d, QK_ERROR_UNSUPPORTED, "ort");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_TFLITE; expect(d, QK_ERROR_UNSUPPORTED, "tflite");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_XNNPACK; expect(d, QK_ERROR_UNSUPPORTED, "xnnpack u8");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.relu = 1; d.output_zero_point = 255;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_ONNXRUNTIME;
+  expect(d, QK_ERROR_UNSUPPORTED, "ort");
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_TFLITE;
+  expect(d, QK_ERROR_UNSUPPORTED, "tflite");
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_XNNPACK;
+  expect(d, QK_ERROR_UNSUPPORTED, "xnnpack u8");
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.relu = 1;
+  d.output_zero_point = 255;
   expect(d, QK_ERROR_UNSUPPORTED, "qnnpack add_relu zp 255");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.output_min = 9; d.output_max = 9;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.output_min = 9;
+  d.output_max = 9;
   expect(d, QK_ERROR_UNSUPPORTED, "qnnpack one-value range");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.output_scale = 0.2 / 256;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.output_scale = 0.2 / 256;
   expect(d, QK_ERROR_UNSUPPORTED, "qnnpack ratio 256");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.output_scale = 0.2 * 2000;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.output_scale = 0.2 * 2000;
   expect(d, QK_ERROR_UNSUPPORTED, "qnnpack max ratio < 2^-10");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.output_scale = 0.1 * 20000;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.output_scale = 0.1 * 20000;
   expect(d, QK_ERROR_UNSUPPORTED, "qnnpack ratio < 2^-14");
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.type = QK_DTYPE_S8;
-  d.b_zero_point = 0; d.output_scale = 0.2 * 1100;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.type = QK_DTYPE_S8;
+  d.b_zero_point = 0;
+  d.output_scale = 0.2 * 1100;
   expect(d, QK_ERROR_UNSUPPORTED, "xnnpack ratio < 2^-10");
-  d = ValidAdd(); d.output_scale = 1e-9; expect(d, QK_ERROR_UNSUPPORTED, "aten int32 reach");
+  d = ValidAdd();
+  d.output_scale = 1e-9;
+  expect(d, QK_ERROR_UNSUPPORTED, "aten int32 reach");
   // accepted edge: XNNPACK s8 add_relu with output zp 127 (PyTorch 2.6: a constant 127)
-  d = ValidAdd(); d.numerics = QK_NUMERICS_PYTORCH_QNNPACK; d.type = QK_DTYPE_S8;
-  d.b_zero_point = 0; d.relu = 1; d.output_zero_point = 127;
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_PYTORCH_QNNPACK;
+  d.type = QK_DTYPE_S8;
+  d.b_zero_point = 0;
+  d.relu = 1;
+  d.output_zero_point = 127;
   expect(d, QK_SUCCESS, "xnnpack add_relu zp 127");
 
   qk_mul_desc m = ValidMul();
   EXPECT_EQ(MulStatus(m), QK_SUCCESS) << qk_last_error();
-  m = ValidMul(); m.broadcast_b = 2; EXPECT_EQ(MulStatus(m), QK_ERROR_INVALID_ARGUMENT);
-  m = ValidMul(); m.channels = 0; EXPECT_EQ(MulStatus(m), QK_ERROR_INVALID_ARGUMENT);
-  m = ValidMul(); m.output_scale = 0.02 * 256; EXPECT_EQ(MulStatus(m), QK_SUCCESS)
-      << "ratio 2^-8 is inside XNNPACK's [2^-16, 2^8)";
-  m = ValidMul(); m.output_scale = 0.02 / 256; EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
-  m = ValidMul(); m.output_scale = 0.02 * 70000; EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
-  m = ValidMul(); m.output_scale = 0.02 * 70000; m.output_zero_point = 127;
-  EXPECT_EQ(MulStatus(m), QK_SUCCESS) << "zp 127: ATen's qmul, no XNNPACK limit";
-  m = ValidMul(); m.type = QK_DTYPE_U8; m.output_scale = 0.02 / 40000;
-  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED) << "ATen multiplier >= 2^15";
-  m = ValidMul(); m.numerics = QK_NUMERICS_XNNPACK; m.type = QK_DTYPE_U8;
+  m = ValidMul();
+  m.broadcast_b = 2;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_INVALID_ARGUMENT);
+  m = ValidMul();
+  m.channels = 0;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_INVALID_ARGUMENT);
+  m = ValidMul();
+  m.output_scale = 0.02 * 256;
+  EXPECT_EQ(MulStatus(m), QK_SUCCESS) << "ratio 2^-8 is inside XNNPACK's [2^-16, 2^8)";
+  m = ValidMul();
+  m.output_scale = 0.02 / 256;
   EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
-  m = ValidMul(); m.numerics = QK_NUMERICS_TFLITE; EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
+  m = ValidMul();
+  m.output_scale = 0.02 * 70000;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
+  m = ValidMul();
+  m.output_scale = 0.02 * 70000;
+  m.output_zero_point = 127;
+  EXPECT_EQ(MulStatus(m), QK_SUCCESS) << "zp 127: ATen's qmul, no XNNPACK limit";
+  m = ValidMul();
+  m.type = QK_DTYPE_U8;
+  m.output_scale = 0.02 / 40000;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED) << "ATen multiplier >= 2^15";
+  m = ValidMul();
+  m.numerics = QK_NUMERICS_XNNPACK;
+  m.type = QK_DTYPE_U8;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
+  m = ValidMul();
+  m.numerics = QK_NUMERICS_TFLITE;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
   qk_mul* mop = nullptr;
   EXPECT_EQ(qk_mul_create(nullptr, &mop), QK_ERROR_INVALID_ARGUMENT);
   m = ValidMul();

@@ -32,7 +32,9 @@ int32_t Exponent(float v) {
 qk_eltwise_params Draw(int kind, std::mt19937& rng, int trial) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   qk_eltwise_params p = {};
-  p.is_signed = kind == QK_ELTWISE_ADD_XNNPACK ? 1 : kind == QK_ELTWISE_ADD_QNNPACK ? 0 : (int)(rng() & 1);
+  p.is_signed = kind == QK_ELTWISE_ADD_XNNPACK   ? 1
+                : kind == QK_ELTWISE_ADD_QNNPACK ? 0
+                                                 : (int)(rng() & 1);
   const int32_t lo = p.is_signed ? -128 : 0, hi = p.is_signed ? 127 : 255;
   auto zp = [&]() {
     const int r = (int)(rng() % 6);
@@ -83,8 +85,8 @@ qk_eltwise_params Draw(int kind, std::mt19937& rng, int trial) {
       if (kind == QK_ELTWISE_ADD_QNNPACK) {
         p.bias = -(p.a_multiplier * p.a_zero_point + p.b_multiplier * p.b_zero_point);
       } else {
-        p.bias = (1 << (shift - 1)) - p.a_multiplier * p.a_zero_point -
-                 p.b_multiplier * p.b_zero_point;
+        p.bias =
+            (1 << (shift - 1)) - p.a_multiplier * p.a_zero_point - p.b_multiplier * p.b_zero_point;
       }
       break;
     }
@@ -129,12 +131,13 @@ TEST_P(EltwiseUkernelTest, AllTailsBitExact) {
         k.fn(n, a.data() + off, b.data() + off, y.data() + off, &p);
         g.fn(n, a.data() + off, b.data() + off, yr.data() + off, &p);
         ASSERT_EQ(std::memcmp(y.data(), yr.data(), y.size()), 0)
-            << k.name << " vs " << g.name << " n=" << n << " trial " << trial
-            << " signed " << p.is_signed;
+            << k.name << " vs " << g.name << " n=" << n << " trial " << trial << " signed "
+            << p.is_signed;
         // in place (y == a)
         std::vector<uint8_t> ip = a;
         k.fn(n, ip.data() + off, b.data() + off, ip.data() + off, &p);
-        ASSERT_EQ(std::memcmp(ip.data() + off, yr.data() + off, n), 0) << k.name << " in place n=" << n;
+        ASSERT_EQ(std::memcmp(ip.data() + off, yr.data() + off, n), 0)
+            << k.name << " in place n=" << n;
       }
     }
   }

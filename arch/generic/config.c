@@ -35,7 +35,8 @@ QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
     /* ---- add / mul (kernels/eltwise.c) ---- */
     .eltwise =
         {
-            [QK_ELTWISE_ADD_FP32_FMA] = {qk_vadd_fp32_fma_x8__generic, "qk_vadd_fp32_fma_x8__generic"},
+            [QK_ELTWISE_ADD_FP32_FMA] = {qk_vadd_fp32_fma_x8__generic,
+                                         "qk_vadd_fp32_fma_x8__generic"},
             [QK_ELTWISE_ADD_FP32] = {qk_vadd_fp32_x8__generic, "qk_vadd_fp32_x8__generic"},
             [QK_ELTWISE_ADD_QNNPACK] = {qk_vadd_qnnpack_u8__generic, "qk_vadd_qnnpack_u8__generic"},
             [QK_ELTWISE_ADD_XNNPACK] = {qk_vadd_xnnpack_s8__generic, "qk_vadd_xnnpack_s8__generic"},

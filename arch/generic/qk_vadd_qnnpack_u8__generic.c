@@ -16,7 +16,8 @@ void qk_vadd_qnnpack_u8__generic(size_t n, const void* a, const void* b, void* y
   const int32_t mask = (int32_t)((UINT32_C(1) << p->shift) - 1);
   const int32_t threshold = mask >> 1;
   for (size_t i = 0; i < n; i++) {
-    const int32_t acc = p->bias + p->a_multiplier * (int32_t)a8[i] + p->b_multiplier * (int32_t)b8[i];
+    const int32_t acc =
+        p->bias + p->a_multiplier * (int32_t)a8[i] + p->b_multiplier * (int32_t)b8[i];
     const int32_t rem = (acc & mask) - (acc < 0 ? 1 : 0);
     const int32_t q = (acc >> p->shift) + (rem > threshold ? 1 : 0);
     y8[i] = (uint8_t)qk_clamp_i32((int64_t)q + p->output_zero_point, p->min, p->max);

@@ -15,7 +15,8 @@ void qk_vadd_xnnpack_s8__generic(size_t n, const void* a, const void* b, void* y
   const int8_t* b8 = (const int8_t*)b;
   int8_t* y8 = (int8_t*)y;
   for (size_t i = 0; i < n; i++) {
-    const int32_t acc = p->bias + p->a_multiplier * (int32_t)a8[i] + p->b_multiplier * (int32_t)b8[i];
+    const int32_t acc =
+        p->bias + p->a_multiplier * (int32_t)a8[i] + p->b_multiplier * (int32_t)b8[i];
     const int32_t q = acc >> p->shift;
     y8[i] = (int8_t)qk_clamp_i32((int64_t)q + p->output_zero_point, p->min, p->max);
   }

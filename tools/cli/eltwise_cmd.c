@@ -82,8 +82,8 @@ static int elt_parse(int argc, char** argv, elt_args* a, bool* help, failure* f)
   int s = parse_options(argc, argv, k_elt_options, ELT_OPTION_COUNT, &o, f);
   *help = o.help;
   if (s != EXIT_OK || o.help) return s;
-  static const int required[] = {ELT_A,      ELT_A_SCALE,      ELT_A_ZP,      ELT_B,
-                                 ELT_B_SCALE, ELT_B_ZP,        ELT_OUTPUT,    ELT_OUTPUT_SCALE,
+  static const int required[] = {ELT_A,         ELT_A_SCALE, ELT_A_ZP,   ELT_B,
+                                 ELT_B_SCALE,   ELT_B_ZP,    ELT_OUTPUT, ELT_OUTPUT_SCALE,
                                  ELT_OUTPUT_ZP, ELT_NUMERICS};
   for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
     if ((s = require(&o, k_elt_options, required[i], f)) != EXIT_OK) return s;
@@ -188,8 +188,8 @@ static int elt_run(int argc, char** argv, bool is_mul, failure* f) {
   const size_t hw = nchw ? x.shape[2] * x.shape[3] : 1;
   bool same = y.ndim == x.ndim;
   for (size_t i = 0; same && i < x.ndim; i++) same = y.shape[i] == x.shape[i];
-  const bool bcast = is_mul && nchw && !same && y.ndim == 4 && y.shape[0] == n &&
-                     y.shape[1] == c && y.shape[2] == 1 && y.shape[3] == 1;
+  const bool bcast = is_mul && nchw && !same && y.ndim == 4 && y.shape[0] == n && y.shape[1] == c &&
+                     y.shape[2] == 1 && y.shape[3] == 1;
   if (!same && !bcast) {
     shape_text(&x, shape_a, sizeof(shape_a));
     shape_text(&y, shape_b, sizeof(shape_b));

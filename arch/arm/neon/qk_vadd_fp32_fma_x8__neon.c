@@ -9,16 +9,13 @@ static inline float32x4_t deq_fma(int32x4_t q, float32x4_t s, float32x4_t premul
   return vfmaq_f32(premul, s, vcvtq_f32_s32(q));
 }
 
-static inline qk_neon_s32x8 add_fma8(qk_neon_s32x8 a, qk_neon_s32x8 b,
-                                     const qk_eltwise_params* p) {
+static inline qk_neon_s32x8 add_fma8(qk_neon_s32x8 a, qk_neon_s32x8 b, const qk_eltwise_params* p) {
   const float32x4_t sa = vdupq_n_f32(p->a_scale), sb = vdupq_n_f32(p->b_scale);
   const float32x4_t pa = vdupq_n_f32(p->a_premul), pb = vdupq_n_f32(p->b_premul);
   const float32x4_t so = vdupq_n_f32(p->scale);
   qk_neon_s32x8 r;
-  r.lo = vcvtnq_s32_f32(
-      vmulq_f32(vaddq_f32(deq_fma(a.lo, sa, pa), deq_fma(b.lo, sb, pb)), so));
-  r.hi = vcvtnq_s32_f32(
-      vmulq_f32(vaddq_f32(deq_fma(a.hi, sa, pa), deq_fma(b.hi, sb, pb)), so));
+  r.lo = vcvtnq_s32_f32(vmulq_f32(vaddq_f32(deq_fma(a.lo, sa, pa), deq_fma(b.lo, sb, pb)), so));
+  r.hi = vcvtnq_s32_f32(vmulq_f32(vaddq_f32(deq_fma(a.hi, sa, pa), deq_fma(b.hi, sb, pb)), so));
   return r;
 }
 

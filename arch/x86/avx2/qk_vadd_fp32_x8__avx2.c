@@ -5,12 +5,12 @@
 #include "arch/x86/avx2/eltwise.h"
 
 static inline __m256i add_plain8(__m256i a, __m256i b, const qk_eltwise_params* p) {
-  const __m256 da = _mm256_mul_ps(
-      _mm256_set1_ps(p->a_scale),
-      _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_set1_epi32(p->a_zero_point))));
-  const __m256 db = _mm256_mul_ps(
-      _mm256_set1_ps(p->b_scale),
-      _mm256_cvtepi32_ps(_mm256_sub_epi32(b, _mm256_set1_epi32(p->b_zero_point))));
+  const __m256 da =
+      _mm256_mul_ps(_mm256_set1_ps(p->a_scale),
+                    _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_set1_epi32(p->a_zero_point))));
+  const __m256 db =
+      _mm256_mul_ps(_mm256_set1_ps(p->b_scale),
+                    _mm256_cvtepi32_ps(_mm256_sub_epi32(b, _mm256_set1_epi32(p->b_zero_point))));
   return _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_add_ps(da, db), _mm256_set1_ps(p->scale)));
 }
 

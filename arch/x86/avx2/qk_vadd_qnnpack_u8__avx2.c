@@ -6,10 +6,10 @@
 #include "arch/x86/avx2/eltwise.h"
 
 static inline __m256i add_qnnpack8(__m256i a, __m256i b, const qk_eltwise_params* p) {
-  const __m256i acc = _mm256_add_epi32(
-      _mm256_set1_epi32(p->bias),
-      _mm256_add_epi32(_mm256_mullo_epi32(a, _mm256_set1_epi32(p->a_multiplier)),
-                       _mm256_mullo_epi32(b, _mm256_set1_epi32(p->b_multiplier))));
+  const __m256i acc =
+      _mm256_add_epi32(_mm256_set1_epi32(p->bias),
+                       _mm256_add_epi32(_mm256_mullo_epi32(a, _mm256_set1_epi32(p->a_multiplier)),
+                                        _mm256_mullo_epi32(b, _mm256_set1_epi32(p->b_multiplier))));
   const int32_t mask = (int32_t)((UINT32_C(1) << p->shift) - 1);
   const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), acc); /* -1 where acc < 0 */
   const __m256i rem = _mm256_add_epi32(_mm256_and_si256(acc, _mm256_set1_epi32(mask)), neg);

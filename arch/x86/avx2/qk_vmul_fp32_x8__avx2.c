@@ -7,8 +7,8 @@
 static inline __m256i mul8(__m256i a, __m256i b, const qk_eltwise_params* p) {
   const __m256i pa = _mm256_sub_epi32(a, _mm256_set1_epi32(p->a_zero_point));
   const __m256i pb = _mm256_sub_epi32(b, _mm256_set1_epi32(p->b_zero_point));
-  const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(pa, pb)),
-                                 _mm256_set1_ps(p->scale));
+  const __m256 v =
+      _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(pa, pb)), _mm256_set1_ps(p->scale));
   return _mm256_cvtps_epi32(v);
 }
 

@@ -5,12 +5,12 @@
 #include "arch/x86/avx512vnni/eltwise.h"
 
 static inline __m512i add_plain16(__m512i a, __m512i b, const qk_eltwise_params* p) {
-  const __m512 da = _mm512_mul_ps(
-      _mm512_set1_ps(p->a_scale),
-      _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(p->a_zero_point))));
-  const __m512 db = _mm512_mul_ps(
-      _mm512_set1_ps(p->b_scale),
-      _mm512_cvtepi32_ps(_mm512_sub_epi32(b, _mm512_set1_epi32(p->b_zero_point))));
+  const __m512 da =
+      _mm512_mul_ps(_mm512_set1_ps(p->a_scale),
+                    _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(p->a_zero_point))));
+  const __m512 db =
+      _mm512_mul_ps(_mm512_set1_ps(p->b_scale),
+                    _mm512_cvtepi32_ps(_mm512_sub_epi32(b, _mm512_set1_epi32(p->b_zero_point))));
   return _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_add_ps(da, db), _mm512_set1_ps(p->scale)));
 }
 

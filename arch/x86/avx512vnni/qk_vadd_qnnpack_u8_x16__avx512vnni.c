@@ -6,10 +6,10 @@
 #include "arch/x86/avx512vnni/eltwise.h"
 
 static inline __m512i add_qnnpack16(__m512i a, __m512i b, const qk_eltwise_params* p) {
-  const __m512i acc = _mm512_add_epi32(
-      _mm512_set1_epi32(p->bias),
-      _mm512_add_epi32(_mm512_mullo_epi32(a, _mm512_set1_epi32(p->a_multiplier)),
-                       _mm512_mullo_epi32(b, _mm512_set1_epi32(p->b_multiplier))));
+  const __m512i acc =
+      _mm512_add_epi32(_mm512_set1_epi32(p->bias),
+                       _mm512_add_epi32(_mm512_mullo_epi32(a, _mm512_set1_epi32(p->a_multiplier)),
+                                        _mm512_mullo_epi32(b, _mm512_set1_epi32(p->b_multiplier))));
   const int32_t mask = (int32_t)((UINT32_C(1) << p->shift) - 1);
   const __m512i one = _mm512_set1_epi32(1);
   const __mmask16 neg = _mm512_cmplt_epi32_mask(acc, _mm512_setzero_si512());

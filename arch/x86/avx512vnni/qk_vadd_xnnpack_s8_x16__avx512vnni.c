@@ -4,10 +4,10 @@
 #include "arch/x86/avx512vnni/eltwise.h"
 
 static inline __m512i add_xnnpack16(__m512i a, __m512i b, const qk_eltwise_params* p) {
-  const __m512i acc = _mm512_add_epi32(
-      _mm512_set1_epi32(p->bias),
-      _mm512_add_epi32(_mm512_mullo_epi32(a, _mm512_set1_epi32(p->a_multiplier)),
-                       _mm512_mullo_epi32(b, _mm512_set1_epi32(p->b_multiplier))));
+  const __m512i acc =
+      _mm512_add_epi32(_mm512_set1_epi32(p->bias),
+                       _mm512_add_epi32(_mm512_mullo_epi32(a, _mm512_set1_epi32(p->a_multiplier)),
+                                        _mm512_mullo_epi32(b, _mm512_set1_epi32(p->b_multiplier))));
   return _mm512_sra_epi32(acc, _mm_cvtsi32_si128((int)p->shift));
 }
 
