@@ -206,6 +206,11 @@ typedef struct qk_dwconv_config {
  *                 q = acc >> shift (arithmetic, i.e. half up); y = clamp(q + zp, min, max).
  *   MUL_FP32 (ATen qmul and XNNPACK qs8 vmul fp32): p = (a - a_zp) * (b - b_zp) (int32);
  *                 r = rne((float)p * scale) (cvtps2dq); y = clamp(r + zp, min, max).
+ *   ADD_GEMMLOWP (TFLite reference ADD): va = MBQM((a - a_zp) << left_shift, a_multiplier,
+ *                 a_shift), likewise vb; r = MBQM(va + vb, output_multiplier, output_shift);
+ *                 y = clamp(r + zp, min, max) (MBQM = qk_gemmlowp_mbqm, shifts <= 0 here).
+ *   MUL_GEMMLOWP (TFLite reference MUL): r = MBQM((a - a_zp) * (b - b_zp), output_multiplier,
+ *                 output_shift); y = clamp(wrap32(r + zp), min, max).
  * min/max are the final integer bounds (the type's range intersected with relu and the user's
  * output_min/max). The caller keeps every rounded value r and r + output_zero_point inside
  * int32 (kernels/eltwise.c refuses the scales that could leave it), where x86's cvtps2dq, ARM's
@@ -217,6 +222,8 @@ typedef struct qk_eltwise_params {
   int32_t a_zero_point, b_zero_point;
   int32_t a_multiplier, b_multiplier, bias; /* ADD_QNNPACK / ADD_XNNPACK */
   uint32_t shift;                           /* 1..31 */
+  int32_t a_shift, b_shift, left_shift;     /* ADD_GEMMLOWP */
+  int32_t output_multiplier, output_shift;  /* ADD_GEMMLOWP / MUL_GEMMLOWP */
   int32_t output_zero_point, min, max;
   int32_t is_signed; /* 0: u8, 1: s8 */
 } qk_eltwise_params;
@@ -227,6 +234,8 @@ typedef enum qk_eltwise_kind {
   QK_ELTWISE_ADD_QNNPACK,
   QK_ELTWISE_ADD_XNNPACK,
   QK_ELTWISE_MUL_FP32,
+  QK_ELTWISE_ADD_GEMMLOWP,
+  QK_ELTWISE_MUL_GEMMLOWP,
   QK_ELTWISE_KIND_COUNT
 } qk_eltwise_kind;
 
@@ -249,6 +258,8 @@ QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__generic);
 QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__generic);
 QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8__generic);
 QK_DECLARE_ELTWISE(qk_vmul_fp32_x8__generic);
+QK_DECLARE_ELTWISE(qk_vadd_gemmlowp_x8__generic);
+QK_DECLARE_ELTWISE(qk_vmul_gemmlowp_x8__generic);
 QK_DECLARE_ELTWISE(qk_vadd_fp32_fma_x8__avx2);
 QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__avx2);
 QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__avx2);

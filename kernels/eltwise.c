@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels/isa.h"
+#include "kernels/numerics.h"
 #include "kernels/threadpool.h"
 #include "kernels/verbose.h"
 
@@ -245,8 +246,47 @@ static qk_status plan_add_xnnpack(const char* fn, const common_desc* d, eltwise_
 static qk_status unsupported_mode(const char* fn, qk_numerics m) {
   return qk_fail(QK_ERROR_UNSUPPORTED,
                  "%s: numerics %s is not implemented for this operator (ONNX Runtime QLinearAdd / "
-                 "QLinearMul and TFLite ADD / MUL are not reproduced yet)",
+                 "QLinearMul are not reproduced yet)",
                  fn, qk_numerics_name(m));
+}
+
+/* tflite::QuantizeMultiplierSmallerThanOneExp: QuantizeMultiplier with TFLITE_CHECKs that
+ * 0 < m < 1 and the shift is <= 0 (an abort in TFLite, a refusal here). */
+static qk_status tflite_multiplier_below_one(const char* fn, const char* what, double m,
+                                             int32_t* multiplier, int32_t* shift) {
+  if (m > 0.0 && m < 1.0) {
+    qk_tflite_quantize_multiplier(m, multiplier, shift);
+    if (*shift <= 0) return QK_SUCCESS;
+  }
+  return qk_fail(QK_ERROR_UNSUPPORTED,
+                 "%s: tflite ADD: %s = %.17g must be in (0, 1) and quantize with a shift <= 0 "
+                 "(TFLite's QuantizeMultiplierSmallerThanOneExp checks abort otherwise)",
+                 fn, what, m);
+}
+
+/* TFLite's ADD (tflite-micro kernels/add_common.cc CalculateOpDataAdd; TFLite kernels/add.cc
+ * for uint8, the same arithmetic): float32 scales, multipliers in double, left shift 20. */
+static qk_status plan_add_tflite(const char* fn, const common_desc* d, eltwise_op* e) {
+  const float s1 = (float)d->a_scale, s2 = (float)d->b_scale, so = (float)d->output_scale;
+  const double twice_max = 2.0 * (double)(s1 > s2 ? s1 : s2);
+  const int left_shift = 20;
+  qk_eltwise_params* p = &e->params;
+  qk_status status;
+  if ((status = tflite_multiplier_below_one(fn, "a_scale / (2 max(a_scale, b_scale))",
+                                            (double)s1 / twice_max, &p->a_multiplier,
+                                            &p->a_shift)) != QK_SUCCESS ||
+      (status = tflite_multiplier_below_one(fn, "b_scale / (2 max(a_scale, b_scale))",
+                                            (double)s2 / twice_max, &p->b_multiplier,
+                                            &p->b_shift)) != QK_SUCCESS ||
+      (status = tflite_multiplier_below_one(fn, "2 max(a_scale, b_scale) / (2^20 output_scale)",
+                                            twice_max / ((double)(1 << left_shift) * (double)so),
+                                            &p->output_multiplier, &p->output_shift)) !=
+          QK_SUCCESS) {
+    return status;
+  }
+  p->left_shift = left_shift;
+  e->body = e->tail = e->isa->eltwise[QK_ELTWISE_ADD_GEMMLOWP];
+  return QK_SUCCESS;
 }
 
 static void name_kernels(eltwise_op* e) {
@@ -300,6 +340,8 @@ qk_status qk_add_create(const qk_add_desc* desc, qk_add** op_out) {
     status = c.type == QK_DTYPE_U8 ? plan_add_qnnpack(fn, &c, e) : plan_add_xnnpack(fn, &c, e);
   } else if (is_pytorch(c.numerics)) {
     status = plan_add_aten(fn, &c, e);
+  } else if (c.numerics == QK_NUMERICS_TFLITE) {
+    status = plan_add_tflite(fn, &c, e);
   } else if (c.numerics == QK_NUMERICS_XNNPACK) {
     status =
         c.type == QK_DTYPE_S8
@@ -343,9 +385,29 @@ qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op_out) {
                    d.broadcast_b);
   }
   const float sa = (float)d.a_scale, sb = (float)d.b_scale, so = (float)d.output_scale;
-  float scale;
-  bool xnnpack;
-  if (is_pytorch(c.numerics)) {
+  float scale = 0.0f;
+  bool xnnpack = false, tflite = false;
+  int32_t tfl_multiplier = 0, tfl_shift = 0;
+  if (c.numerics == QK_NUMERICS_TFLITE) {
+    /* tflite-micro kernels/mul_common.cc CalculateOpDataMul (int8): the multiplier in double from
+     * the float32 scales, QuantizeMultiplier. TFLite's uint8 MUL formed it in float in some
+     * versions and in double in others: not reproduced. */
+    if (c.type != QK_DTYPE_S8) {
+      return qk_fail(QK_ERROR_UNSUPPORTED,
+                     "%s: tflite: qk reproduces TFLite Micro's int8 MUL only (type S8); TFLite's "
+                     "uint8 MUL multiplier differs between versions",
+                     fn);
+    }
+    qk_tflite_quantize_multiplier((double)sa * (double)sb / (double)so, &tfl_multiplier,
+                                  &tfl_shift);
+    if (tfl_shift > 30) {
+      return qk_fail(QK_ERROR_UNSUPPORTED,
+                     "%s: tflite MUL: a_scale * b_scale / output_scale = %g needs a left shift "
+                     "of %d (> 30), which overflows TFLite's int32 arithmetic",
+                     fn, (double)sa * (double)sb / (double)so, (int)tfl_shift);
+    }
+    tflite = true;
+  } else if (is_pytorch(c.numerics)) {
     /* QMul::run (aten/src/ATen/native/quantized/cpu/qmul.cpp): qint8 with output zero point
      * below 127 goes to XNNPACK on every engine; everything else to ATen's qmul_kernel. */
     xnnpack = c.type == QK_DTYPE_S8 && c.output_zero_point < 127;
@@ -359,7 +421,9 @@ qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op_out) {
   } else {
     return unsupported_mode(fn, c.numerics);
   }
-  if (xnnpack) {
+  if (tflite) {
+    /* nothing more to check */
+  } else if (xnnpack) {
     /* xnn_create_multiply_nd_qs8: product_output_scale = (a_scale * b_scale) / output_scale in
      * float, in [2^-16, 2^8) (else xnn_status_unsupported_parameter, "failed(4)" in PyTorch). */
     scale = (sa * sb) / so;
@@ -391,7 +455,9 @@ qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op_out) {
   e->isa = isa;
   e->broadcast_b = d.broadcast_b;
   e->params.scale = scale;
-  e->body = e->tail = isa->eltwise[QK_ELTWISE_MUL_FP32];
+  e->params.output_multiplier = tfl_multiplier;
+  e->params.output_shift = tfl_shift;
+  e->body = e->tail = isa->eltwise[tflite ? QK_ELTWISE_MUL_GEMMLOWP : QK_ELTWISE_MUL_FP32];
   name_kernels(e);
   log_create(e, &c, t0);
   *op_out = op;

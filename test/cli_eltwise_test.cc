@@ -200,7 +200,8 @@ TEST(CliEltwise, Failures) {
   ExpectFailure("add --a " + P("a.npy") + " --b " + P("s.npy") + " --output " + P("y.npy") + kQ +
                     " --numerics pytorch-onednn",
                 1, "dtype");
-  ExpectFailure("mul" + io + kQ + " --numerics tflite", 1, "not implemented");
+  ExpectFailure("mul" + io + kQ + " --numerics tflite", 1, "int8 MUL only");
+  ExpectFailure("add" + io + kQ + " --numerics onnxruntime", 1, "not implemented");
   ExpectFailure("add --a " + P("missing.npy") + " --b " + P("b.npy") + " --output " + P("y.npy") +
                     kQ + " --numerics pytorch-onednn",
                 1, "missing.npy");

@@ -441,7 +441,11 @@ TEST(EltwiseApi, InvalidArguments) {
   expect(d, QK_ERROR_UNSUPPORTED, "ort");
   d = ValidAdd();
   d.numerics = QK_NUMERICS_TFLITE;
-  expect(d, QK_ERROR_UNSUPPORTED, "tflite");
+  expect(d, QK_SUCCESS, "tflite add u8");
+  d = ValidAdd();
+  d.numerics = QK_NUMERICS_TFLITE;
+  d.output_scale = 1e-7;
+  expect(d, QK_ERROR_UNSUPPORTED, "tflite output multiplier >= 1");
   d = ValidAdd();
   d.numerics = QK_NUMERICS_XNNPACK;
   expect(d, QK_ERROR_UNSUPPORTED, "xnnpack u8");
@@ -516,6 +520,17 @@ TEST(EltwiseApi, InvalidArguments) {
   EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
   m = ValidMul();
   m.numerics = QK_NUMERICS_TFLITE;
+  EXPECT_EQ(MulStatus(m), QK_SUCCESS) << qk_last_error();
+  m = ValidMul();
+  m.numerics = QK_NUMERICS_TFLITE;
+  m.type = QK_DTYPE_U8;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED) << "tflite u8 mul";
+  m = ValidMul();
+  m.numerics = QK_NUMERICS_TFLITE;
+  m.output_scale = 1e-15;
+  EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED) << "tflite mul shift > 30";
+  m = ValidMul();
+  m.numerics = QK_NUMERICS_ONNXRUNTIME;
   EXPECT_EQ(MulStatus(m), QK_ERROR_UNSUPPORTED);
   qk_mul* mop = nullptr;
   EXPECT_EQ(qk_mul_create(nullptr, &mop), QK_ERROR_INVALID_ARGUMENT);
@@ -600,6 +615,197 @@ TEST(EltwiseAten, ThreadCountInvariant) {
   EXPECT_EQ(std::memcmp(y1.data(), y4.data(), pixels * 3), 0);
   qk_threadpool_delete(pool);
   qk_add_delete(op);
+}
+
+// ---- TFLite ADD / MUL: from source, not run (no TFLite here) ---------------------------------
+
+// Hand-worked examples (docs/ops-eltwise.md, "tflite"): s8, scales chosen so every multiplier is
+// 2^30 (0.5 in Q31) with a small shift, each step done by hand.
+TEST(EltwiseTflite, AddHandWorked) {
+  qk_add_desc d;
+  qk_add_desc_init(&d);
+  d.numerics = QK_NUMERICS_TFLITE;
+  d.channels = 4;
+  d.type = QK_DTYPE_S8;
+  d.a_scale = 0.5;       // m1 = 0.5 / (2 * 0.5) = 0.5: (2^30, shift 0)
+  d.b_scale = 0.25;      // m2 = 0.25: (2^30, shift -1)
+  d.output_scale = 1.0;  // mo = 1 / 2^20: (2^30, shift -19)
+  d.output_zero_point = 5;
+  qk_add* op = nullptr;
+  ASSERT_EQ(qk_add_create(&d, &op), QK_SUCCESS) << qk_last_error();
+  // (10, 3): va = SRDHM(10 << 20, 2^30) = 5242880; vb = RDBPOT(SRDHM(3 << 20, 2^30), 1) = 786432;
+  //          SRDHM(6029312, 2^30) = 3014656; RDBPOT(3014656, 19) = round(5.75) = 6 -> 11
+  // (1, 0):  2^19 -> 2^18 -> RDBPOT(262144, 19) = 0.5 rounded away from zero = 1 -> 6
+  // (-1, 0): -524288 -> -262144 -> -0.5 away from zero = -1 -> 4
+  // (-128, 127): -128 * 0.5 + 127 * 0.25 = -32.25 -> -32 -> -27
+  const int8_t a[4] = {10, 1, -1, -128}, b[4] = {3, 0, 0, 127};
+  int8_t y[4];
+  ASSERT_EQ(qk_add_run(op, 1, a, b, y), QK_SUCCESS);
+  EXPECT_EQ(y[0], 11);
+  EXPECT_EQ(y[1], 6);
+  EXPECT_EQ(y[2], 4);
+  EXPECT_EQ(y[3], -27);
+  qk_add_delete(op);
+}
+
+TEST(EltwiseTflite, MulHandWorkedDoubleRounding) {
+  qk_mul_desc d;
+  qk_mul_desc_init(&d);
+  d.numerics = QK_NUMERICS_TFLITE;
+  d.channels = 4;
+  d.type = QK_DTYPE_S8;
+  d.a_scale = 0.5;
+  d.b_scale = 0.5;
+  d.output_scale = 1.0;  // real multiplier 0.25 = (2^30, shift -1)
+  qk_mul* op = nullptr;
+  ASSERT_EQ(qk_mul_create(&d, &op), QK_SUCCESS) << qk_last_error();
+  // (3, 2): p = 6, SRDHM(6, 2^30) = 3 (3.5 truncated), RDBPOT(3, 1) = 2 (1.5 away from zero)
+  // (1, 1): p = 1, SRDHM = 1 (the +2^30 nudge), RDBPOT(1, 1) = 1: 0.25 becomes 1 (double
+  //         rounding; one rounding would give 0)
+  // (-1, 1): p = -1, SRDHM = 0 (nudge 1 - 2^30, truncation), so -0.25 becomes 0
+  // (7, 0): p = 0 -> 0
+  const int8_t a[4] = {3, 1, -1, 7}, b[4] = {2, 1, 1, 0};
+  int8_t y[4];
+  ASSERT_EQ(qk_mul_run(op, 1, 1, a, b, y), QK_SUCCESS);
+  EXPECT_EQ(y[0], 2);
+  EXPECT_EQ(y[1], 1);
+  EXPECT_EQ(y[2], 0);
+  EXPECT_EQ(y[3], 0);
+  qk_mul_delete(op);
+  d.output_scale = 0.125;  // real 2.0 = (2^30, shift 2)
+  d.channels = 1;
+  ASSERT_EQ(qk_mul_create(&d, &op), QK_SUCCESS) << qk_last_error();
+  const int8_t a2[1] = {3}, b2[1] = {-5};
+  ASSERT_EQ(qk_mul_run(op, 1, 1, a2, b2, y), QK_SUCCESS);
+  EXPECT_EQ(y[0], -30);  // SRDHM(-60, 2^30) = -30 (-30.5 truncated toward zero)
+  qk_mul_delete(op);
+}
+
+// An independent transcription of TFLite's code (double multipliers, frexp / std::round,
+// gemmlowp in int64) against qk on random data and scales.
+int32_t RefQuantizeMultiplier(double m, int* shift) {
+  if (m == 0) {
+    *shift = 0;
+    return 0;
+  }
+  const double q = std::frexp(m, shift);
+  int64_t qf = (int64_t)std::round(q * (1ll << 31));
+  if (qf == (1ll << 31)) {
+    qf /= 2;
+    ++*shift;
+  }
+  if (*shift < -31) {
+    *shift = 0;
+    qf = 0;
+  }
+  return (int32_t)qf;
+}
+int32_t RefSrdhm(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  const int64_t ab = (int64_t)a * b;
+  const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+  return (int32_t)((ab + nudge) / (1ll << 31));
+}
+int32_t RefRdbpot(int32_t x, int e) {
+  const int32_t mask = (int32_t)((1ll << e) - 1);
+  const int32_t rem = x & mask, thr = (mask >> 1) + (x < 0);
+  return (x >> e) + (rem > thr);
+}
+int32_t RefMbqm(int32_t x, int32_t m, int shift) {
+  const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  return RefRdbpot(RefSrdhm((int32_t)((uint32_t)x << left), m), right);
+}
+
+TEST(EltwiseTflite, MatchesTransliteration) {
+  std::mt19937 rng(77);
+  std::uniform_real_distribution<double> u(0, 1);
+  size_t checked = 0;
+  for (int trial = 0; trial < 300; trial++) {
+    const bool is_mul = trial % 2;
+    const bool s8 = is_mul || (trial % 4 == 0);
+    const int lo = s8 ? -128 : 0, hi = s8 ? 127 : 255;
+    const float sa = (float)std::exp(-8 * u(rng)), sb = (float)(sa * std::exp(4 * u(rng) - 2));
+    const float so = is_mul ? (float)(sa * sb * std::exp(10 * u(rng) - 6))
+                            : (float)(std::max(sa, sb) * std::exp(8 * u(rng) - 4));
+    const int za = lo + (int)(rng() % 256), zb = lo + (int)(rng() % 256),
+              zo = lo + (int)(rng() % 256);
+    const int relu = trial % 3 == 0;
+    const size_t n = 1 + rng() % 300;
+    std::vector<uint8_t> a(n), b(n), y(n);
+    for (size_t i = 0; i < n; i++) {
+      a[i] = (uint8_t)rng();
+      b[i] = (uint8_t)rng();
+    }
+    auto val = [&](uint8_t v) { return s8 ? (int)(int8_t)v : (int)v; };
+    std::vector<int> ref(n);
+    int32_t m1 = 0, m2 = 0, mo = 0;
+    int sh1 = 0, sh2 = 0, sho = 0;
+    if (is_mul) {
+      mo = RefQuantizeMultiplier((double)sa * (double)sb / (double)so, &sho);
+      if (sho > 30) continue;
+    } else {
+      const double twice = 2 * (double)std::max(sa, sb);
+      m1 = RefQuantizeMultiplier((double)sa / twice, &sh1);
+      m2 = RefQuantizeMultiplier((double)sb / twice, &sh2);
+      mo = RefQuantizeMultiplier(twice / ((1 << 20) * (double)so), &sho);
+      if (sho > 0) continue;
+    }
+    for (size_t i = 0; i < n; i++) {
+      int32_t r;
+      if (is_mul) {
+        r = (int32_t)((uint32_t)RefMbqm((val(a[i]) - za) * (val(b[i]) - zb), mo, sho) +
+                      (uint32_t)zo);
+      } else {
+        const int32_t s1 = RefMbqm((val(a[i]) - za) * (1 << 20), m1, sh1);
+        const int32_t s2 = RefMbqm((val(b[i]) - zb) * (1 << 20), m2, sh2);
+        r = RefMbqm(s1 + s2, mo, sho) + zo;
+      }
+      ref[i] = std::min(hi, std::max(relu ? zo : lo, r));
+    }
+    qk_status st;
+    if (is_mul) {
+      qk_mul_desc d;
+      qk_mul_desc_init(&d);
+      d.numerics = QK_NUMERICS_TFLITE;
+      d.channels = 1;
+      d.type = QK_DTYPE_S8;
+      d.a_scale = sa;
+      d.b_scale = sb;
+      d.output_scale = so;
+      d.a_zero_point = za;
+      d.b_zero_point = zb;
+      d.output_zero_point = zo;
+      d.relu = relu;
+      qk_mul* op = nullptr;
+      ASSERT_EQ(qk_mul_create(&d, &op), QK_SUCCESS) << qk_last_error();
+      st = qk_mul_run(op, 1, n, a.data(), b.data(), y.data());
+      qk_mul_delete(op);
+    } else {
+      qk_add_desc d;
+      qk_add_desc_init(&d);
+      d.numerics = QK_NUMERICS_TFLITE;
+      d.channels = 1;
+      d.type = s8 ? QK_DTYPE_S8 : QK_DTYPE_U8;
+      d.a_scale = sa;
+      d.b_scale = sb;
+      d.output_scale = so;
+      d.a_zero_point = za;
+      d.b_zero_point = zb;
+      d.output_zero_point = zo;
+      d.relu = relu;
+      qk_add* op = nullptr;
+      ASSERT_EQ(qk_add_create(&d, &op), QK_SUCCESS) << qk_last_error();
+      st = qk_add_run(op, n, a.data(), b.data(), y.data());
+      qk_add_delete(op);
+    }
+    ASSERT_EQ(st, QK_SUCCESS);
+    for (size_t i = 0; i < n; i++) {
+      ASSERT_EQ(val(y[i]), ref[i]) << (is_mul ? "mul" : "add") << " trial " << trial << " i " << i;
+    }
+    checked += n;
+  }
+  std::printf("tflite add/mul: %zu values match the transliteration\n", checked);
+  EXPECT_GT(checked, 10000u);
 }
 
 }  // namespace

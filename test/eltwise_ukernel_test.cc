@@ -17,8 +17,9 @@
 namespace {
 
 const char* KindName(int k) {
-  static const char* names[] = {"ADD_FP32_FMA", "ADD_FP32", "ADD_QNNPACK", "ADD_XNNPACK",
-                                "MUL_FP32"};
+  static const char* names[] = {"ADD_FP32_FMA", "ADD_FP32",     "ADD_QNNPACK", "ADD_XNNPACK",
+                                "MUL_FP32",     "ADD_GEMMLOWP", "MUL_GEMMLOWP"};
+  static_assert(sizeof(names) / sizeof(names[0]) == QK_ELTWISE_KIND_COUNT, "one name per kind");
   return names[k];
 }
 
@@ -90,6 +91,17 @@ qk_eltwise_params Draw(int kind, std::mt19937& rng, int trial) {
       }
       break;
     }
+    case QK_ELTWISE_ADD_GEMMLOWP:
+    case QK_ELTWISE_MUL_GEMMLOWP:
+      p.left_shift = 20;
+      p.a_multiplier = (int32_t)(0x40000000u + (rng() & 0x3FFFFFFF));
+      p.b_multiplier = (int32_t)(0x40000000u + (rng() & 0x3FFFFFFF));
+      p.output_multiplier = (int32_t)(0x40000000u + (rng() & 0x3FFFFFFF));
+      p.a_shift = -(int32_t)(rng() % 2);
+      p.b_shift = -(int32_t)(rng() % 3);
+      p.output_shift = kind == QK_ELTWISE_ADD_GEMMLOWP ? -(int32_t)(12 + rng() % 10)
+                                                       : (int32_t)(rng() % 20) - 17;
+      break;
     default:
       p.scale = std::exp2(-16.f + 23.f * u(rng));  // [2^-16, 2^7)
       if (trial == 0) p.scale = 0x1.fffffep+6f;

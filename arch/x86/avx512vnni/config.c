@@ -83,6 +83,11 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
             [QK_ELTWISE_ADD_XNNPACK] = {qk_vadd_xnnpack_s8_x16__avx512vnni,
                                         "qk_vadd_xnnpack_s8_x16__avx512vnni"},
             [QK_ELTWISE_MUL_FP32] = {qk_vmul_fp32_x16__avx512vnni, "qk_vmul_fp32_x16__avx512vnni"},
+            /* TFLite's reference ADD / MUL (from source): the generic kernels on every ISA */
+            [QK_ELTWISE_ADD_GEMMLOWP] = {qk_vadd_gemmlowp_x8__generic,
+                                         "qk_vadd_gemmlowp_x8__generic"},
+            [QK_ELTWISE_MUL_GEMMLOWP] = {qk_vmul_gemmlowp_x8__generic,
+                                         "qk_vmul_gemmlowp_x8__generic"},
         },
 
     /* ---- pooling (kernels/pool.c) ---- */

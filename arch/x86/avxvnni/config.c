@@ -83,6 +83,11 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
             [QK_ELTWISE_ADD_QNNPACK] = QK_ELTWISE_KERNEL(qk_vadd_qnnpack_u8),
             [QK_ELTWISE_ADD_XNNPACK] = QK_ELTWISE_KERNEL(qk_vadd_xnnpack_s8),
             [QK_ELTWISE_MUL_FP32] = QK_ELTWISE_KERNEL(qk_vmul_fp32_x8),
+            /* TFLite's reference ADD / MUL (from source): the generic kernels on every ISA */
+            [QK_ELTWISE_ADD_GEMMLOWP] = {qk_vadd_gemmlowp_x8__generic,
+                                         "qk_vadd_gemmlowp_x8__generic"},
+            [QK_ELTWISE_MUL_GEMMLOWP] = {qk_vmul_gemmlowp_x8__generic,
+                                         "qk_vmul_gemmlowp_x8__generic"},
         },
 #undef QK_ELTWISE_KERNEL
 
