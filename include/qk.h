@@ -334,7 +334,9 @@ QK_API const char* qk_conv2d_ukernels(const qk_conv2d* op);
  *   PyTorch modes, mul:  S8 with output zero point != 127: XNNPACK qs8 vmul (every engine);
  *                        otherwise ATen's qmul.
  *   xnnpack:             XNNPACK qs8 vadd / vmul (S8 only).
- *   onnxruntime, tflite: not implemented (QK_ERROR_UNSUPPORTED).
+ *   tflite:              TFLite's reference ADD (U8, S8) and MUL (S8): gemmlowp fixed point, from
+ *                        source (no TFLite run here).
+ *   onnxruntime:         not implemented (QK_ERROR_UNSUPPORTED).
  * A tensor is `pixels` pixels of `channels` elements; a pixel starts every *_pixel_stride
  * elements (0 = channels, dense). The ATen add rounds positionally (an FMA in blocks of 64
  * elements of the flattened dense tensor, plain multiplies in the last n mod 64): qk reproduces
