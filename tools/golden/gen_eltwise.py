@@ -152,7 +152,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--random", type=int, default=5, help="flat + nhwc cases per combination")
+    ap.add_argument("--random", type=int, default=4, help="flat + nhwc cases per combination")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     lines = [
