@@ -311,8 +311,7 @@ TEST(EltwiseGolden, CoversEveryCombination) {
   for (const char* op : {"add", "add_relu", "mul", "mul_relu"}) {
     for (const char* eng : {"onednn", "qnnpack"}) {
       for (const char* dt : {"u8", "s8"}) {
-        EXPECT_GE(seen[std::string(op) + "/" + eng + "/" + dt], 8)
-            << op << " " << eng << " " << dt;
+        EXPECT_GE(seen[std::string(op) + "/" + eng + "/" + dt], 8) << op << " " << eng << " " << dt;
       }
     }
   }
@@ -564,6 +563,44 @@ TEST(EltwiseApi, RunArguments) {
   EXPECT_EQ(qk_mul_run(mop, 1, 2, a, b, y), QK_SUCCESS);
   qk_mul_delete(mop);
   qk_mul_delete(nullptr);
+}
+
+// Descriptors from a newer header: zero extra bytes are accepted, nonzero ones refused.
+TEST(EltwiseApi, NewerDescriptors) {
+  struct {
+    qk_add_desc d;
+    uint64_t extra;
+  } big;
+  std::memset(&big, 0, sizeof(big));
+  big.d = ValidAdd();
+  big.d.struct_size = sizeof(big);
+  qk_add* op = nullptr;
+  EXPECT_EQ(qk_add_create(&big.d, &op), QK_SUCCESS) << qk_last_error();
+  qk_add_delete(op);
+  big.extra = 1;
+  EXPECT_EQ(qk_add_create(&big.d, &op), QK_ERROR_UNSUPPORTED);
+  EXPECT_EQ(op, nullptr);
+  struct {
+    qk_mul_desc d;
+    uint64_t extra;
+  } bigm;
+  std::memset(&bigm, 0, sizeof(bigm));
+  bigm.d = ValidMul();
+  bigm.d.struct_size = sizeof(bigm);
+  bigm.extra = 7;
+  qk_mul* mop = nullptr;
+  EXPECT_EQ(qk_mul_create(&bigm.d, &mop), QK_ERROR_UNSUPPORTED);
+  bigm.extra = 0;
+  EXPECT_EQ(qk_mul_create(&bigm.d, &mop), QK_SUCCESS) << qk_last_error();
+  qk_mul_delete(mop);
+  qk_mul_desc small = ValidMul();
+  small.struct_size = 16;
+  EXPECT_EQ(qk_mul_create(&small, &mop), QK_ERROR_INVALID_ARGUMENT);
+  uint8_t a[8] = {0}, b[8] = {0}, y[8];
+  EXPECT_EQ(qk_add_run_threaded(nullptr, 1, a, b, y, nullptr), QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(qk_mul_run_threaded(nullptr, 1, 1, a, b, y, nullptr), QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(qk_add_isa(nullptr), nullptr);
+  EXPECT_EQ(qk_mul_ukernels(nullptr), nullptr);
 }
 
 // The positional rule is real: with these scales the FMA body and the plain tail round some
