@@ -309,8 +309,12 @@ static void log_create(const eltwise_op* e, const common_desc* d, double t0) {
       e->ukernels, (qk_now_seconds() - t0) * 1e3);
 }
 
-#define QK_ADD_DESC_SIZE_0_1 sizeof(qk_add_desc)
-#define QK_MUL_DESC_SIZE_0_1 sizeof(qk_mul_desc)
+/* sizeof(qk_add_desc) / sizeof(qk_mul_desc) in their first version (qk 0.2, LP64): the oldest
+ * descriptors create accepts (include/qk.h, struct_size). Fields are only ever appended. */
+#define QK_ADD_DESC_SIZE_0_2 112
+#define QK_MUL_DESC_SIZE_0_2 120
+_Static_assert(sizeof(qk_add_desc) >= QK_ADD_DESC_SIZE_0_2, "qk_add_desc shrank");
+_Static_assert(sizeof(qk_mul_desc) >= QK_MUL_DESC_SIZE_0_2, "qk_mul_desc shrank");
 
 qk_status qk_add_create(const qk_add_desc* desc, qk_add** op_out) {
   static const char fn[] = "qk_add_create";
@@ -320,7 +324,7 @@ qk_status qk_add_create(const qk_add_desc* desc, qk_add** op_out) {
   if (desc == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: desc is NULL", fn);
   qk_add_desc d;
   qk_add_desc_init(&d);
-  qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_ADD_DESC_SIZE_0_1,
+  qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_ADD_DESC_SIZE_0_2,
                                     fn, "qk_add_desc_init");
   if (status != QK_SUCCESS) return status;
   const common_desc c = {
@@ -371,7 +375,7 @@ qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op_out) {
   if (desc == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: desc is NULL", fn);
   qk_mul_desc d;
   qk_mul_desc_init(&d);
-  qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_MUL_DESC_SIZE_0_1,
+  qk_status status = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), QK_MUL_DESC_SIZE_0_2,
                                     fn, "qk_mul_desc_init");
   if (status != QK_SUCCESS) return status;
   const common_desc c = {
