@@ -45,6 +45,7 @@ typedef struct qk_isa_config {
   /* (no slots: qk_linear runs as a 1x1 conv2d on gemm / gemm_sat16 / requant above) */
 
   /* ---- add / mul (kernels/eltwise.c) ---- */
+  qk_eltwise_config eltwise[QK_ELTWISE_KIND_COUNT]; /* arch/ukernel.h */
 
   /* ---- pooling (kernels/pool.c) ---- */
   qk_pool_config pool;

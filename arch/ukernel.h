@@ -189,6 +189,94 @@ typedef struct qk_dwconv_config {
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
 
+/* Elementwise binary kernels of quantized add and mul (kernels/eltwise.c).
+ *
+ *   y[i] = f(a[i], b[i])  for i < n (n >= 1), a, b, y of one 8-bit type: u8, or s8 when
+ *   params->is_signed is nonzero (the same kernel serves both; only the loads and stores differ).
+ * No alignment required; the kernel reads exactly n bytes of a and b and writes n bytes of y.
+ * y may alias a or b exactly (in place); other overlaps are not allowed.
+ * The arithmetic of each kind, one function per kind:
+ *   ADD_FP32_FMA (ATen qadd SIMD body): da = fma(a_scale, (float)a, a_premul) (one rounding),
+ *                 likewise db; c = da + db; r = rne(c * inv_output_scale) (cvtps2dq, int32
+ *                 indefinite on overflow), y = clamp(r + output_zero_point, min, max).
+ *   ADD_FP32 (ATen qadd scalar tail): da = a_scale * (float)(a - a_zero_point), likewise db,
+ *                 then as ADD_FP32_FMA.
+ *   ADD_QNNPACK (QNNPACK q8vadd, u8): acc = bias + a_multiplier * a + b_multiplier * b (int32);
+ *                 q = acc >> shift rounded half away from zero; y = clamp(q + zp, min, max).
+ *   ADD_XNNPACK (XNNPACK qs8 vadd): acc as above with the rounding constant in bias;
+ *                 q = acc >> shift (arithmetic, i.e. half up); y = clamp(q + zp, min, max).
+ *   MUL_FP32 (ATen qmul and XNNPACK qs8 vmul fp32): p = (a - a_zp) * (b - b_zp) (int32);
+ *                 r = rne((float)p * scale) (cvtps2dq); y = clamp(r + zp, min, max).
+ *   ADD_GEMMLOWP (TFLite reference ADD): va = MBQM((a - a_zp) << left_shift, a_multiplier,
+ *                 a_shift), likewise vb; r = MBQM(va + vb, output_multiplier, output_shift);
+ *                 y = clamp(r + zp, min, max) (MBQM = qk_gemmlowp_mbqm, shifts <= 0 here).
+ *   MUL_GEMMLOWP (TFLite reference MUL): r = MBQM((a - a_zp) * (b - b_zp), output_multiplier,
+ *                 output_shift); y = clamp(wrap32(r + zp), min, max).
+ * min/max are the final integer bounds (the type's range intersected with relu and the user's
+ * output_min/max). The caller keeps every rounded value r and r + output_zero_point inside
+ * int32 (kernels/eltwise.c refuses the scales that could leave it), where x86's cvtps2dq, ARM's
+ * saturating vcvtnq and lrintf all agree. */
+typedef struct qk_eltwise_params {
+  float a_scale, b_scale;     /* f32(scale) of the inputs (ADD_FP32*) */
+  float a_premul, b_premul;   /* f32(scale) * -(float)zero_point (ADD_FP32_FMA) */
+  float scale;                /* ADD_FP32*: f32(1 / f32(output scale)); MUL_FP32: multiplier */
+  int32_t a_zero_point, b_zero_point;
+  int32_t a_multiplier, b_multiplier, bias; /* ADD_QNNPACK / ADD_XNNPACK */
+  uint32_t shift;                           /* 1..31 */
+  int32_t a_shift, b_shift, left_shift;     /* ADD_GEMMLOWP */
+  int32_t output_multiplier, output_shift;  /* ADD_GEMMLOWP / MUL_GEMMLOWP */
+  int32_t output_zero_point, min, max;
+  int32_t is_signed; /* 0: u8, 1: s8 */
+} qk_eltwise_params;
+
+typedef enum qk_eltwise_kind {
+  QK_ELTWISE_ADD_FP32_FMA = 0,
+  QK_ELTWISE_ADD_FP32,
+  QK_ELTWISE_ADD_QNNPACK,
+  QK_ELTWISE_ADD_XNNPACK,
+  QK_ELTWISE_MUL_FP32,
+  QK_ELTWISE_ADD_GEMMLOWP,
+  QK_ELTWISE_MUL_GEMMLOWP,
+  QK_ELTWISE_KIND_COUNT
+} qk_eltwise_kind;
+
+typedef void (*qk_eltwise_ukernel_fn)(size_t n, const void* a, const void* b, void* y,
+                                      const qk_eltwise_params* params);
+
+typedef struct qk_eltwise_config {
+  qk_eltwise_ukernel_fn fn;
+  const char* name;
+} qk_eltwise_config;
+
+#define QK_DECLARE_ELTWISE(name)                                              \
+  QK_INTERNAL void name(size_t n, const void* a, const void* b, void* y, \
+                        const qk_eltwise_params* params)
+
+/* The elementwise kernels of every ISA, declared here so each ISA table can name them (an ISA
+ * without its own kernel names another ISA's). Files: arch/<isa>/<name>.c. */
+QK_DECLARE_ELTWISE(qk_vadd_fp32_fma_x8__generic);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__generic);
+QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__generic);
+QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8__generic);
+QK_DECLARE_ELTWISE(qk_vmul_fp32_x8__generic);
+QK_DECLARE_ELTWISE(qk_vadd_gemmlowp_x8__generic);
+QK_DECLARE_ELTWISE(qk_vmul_gemmlowp_x8__generic);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_fma_x8__avx2);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__avx2);
+QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__avx2);
+QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8__avx2);
+QK_DECLARE_ELTWISE(qk_vmul_fp32_x8__avx2);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_fma_x16__avx512vnni);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_x16__avx512vnni);
+QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8_x16__avx512vnni);
+QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8_x16__avx512vnni);
+QK_DECLARE_ELTWISE(qk_vmul_fp32_x16__avx512vnni);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_fma_x8__neon);
+QK_DECLARE_ELTWISE(qk_vadd_fp32_x8__neon);
+QK_DECLARE_ELTWISE(qk_vadd_qnnpack_u8__neon);
+QK_DECLARE_ELTWISE(qk_vadd_xnnpack_s8__neon);
+QK_DECLARE_ELTWISE(qk_vmul_fp32_x8__neon);
+
 /* ---- pooling (kernels/pool.c) ---- */
 /* Pooling window: taps = rows x cols input pixels, pixel (r, j) at row_ptrs[r] + col_offsets[j]
  * bytes; each tap is `channels` contiguous bytes (the kernel reads exactly those: the pointers are

@@ -402,6 +402,102 @@ QK_API const char* qk_linear_isa(const qk_linear* op);
 QK_API const char* qk_linear_ukernels(const qk_linear* op);
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
+/* Quantized elementwise add / add_relu and mul of two NHWC tensors of one 8-bit type (both
+ * inputs and the output U8, or all S8), each with its own scale and zero point:
+ *   add: y = quantize(dequantize(a) + dequantize(b))
+ *   mul: y = quantize(dequantize(a) * dequantize(b))
+ * computed exactly as the numerics mode's framework computes it (docs/ops-eltwise.md):
+ *   PyTorch modes, add:  ATen's float path (fbgemm / x86 / onednn engines); pytorch-qnnpack:
+ *                        QNNPACK q8vadd fixed point for U8, XNNPACK qs8 vadd for S8.
+ *   PyTorch modes, mul:  S8 with output zero point != 127: XNNPACK qs8 vmul (every engine);
+ *                        otherwise ATen's qmul.
+ *   xnnpack:             XNNPACK qs8 vadd / vmul (S8 only).
+ *   tflite:              TFLite's reference ADD (U8, S8) and MUL (S8): gemmlowp fixed point, from
+ *                        source (no TFLite run here).
+ *   onnxruntime:         not implemented (QK_ERROR_UNSUPPORTED).
+ * A tensor is `pixels` pixels of `channels` elements; a pixel starts every *_pixel_stride
+ * elements (0 = channels, dense). The ATen add rounds positionally (an FMA in blocks of 64
+ * elements of the flattened dense tensor, plain multiplies in the last n mod 64): qk reproduces
+ * single-threaded PyTorch, with element i of pixel p at flat index p * channels + i. */
+typedef struct qk_add qk_add;
+
+typedef struct qk_add_desc {
+  size_t struct_size; /* sizeof(qk_add_desc), set by qk_add_desc_init (see qk_conv2d_desc) */
+  qk_numerics numerics;
+  size_t channels; /* elements per pixel, >= 1 */
+  qk_dtype type;   /* U8 or S8: a, b and the output */
+  double a_scale;
+  int32_t a_zero_point;
+  double b_scale;
+  int32_t b_zero_point;
+  double output_scale;
+  int32_t output_zero_point;
+  /* add_relu: outputs below output_zero_point become output_zero_point. */
+  int relu;
+  /* Further clamp of the output; defaults INT32_MIN / INT32_MAX (the type's range). */
+  int32_t output_min, output_max;
+  size_t a_pixel_stride, b_pixel_stride, output_pixel_stride; /* 0 = channels */
+} qk_add_desc;
+
+static inline void qk_add_desc_init(qk_add_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+  desc->output_min = INT32_MIN;
+  desc->output_max = INT32_MAX;
+}
+
+/* Validates the descriptor (QK_ERROR_UNSUPPORTED, quoting the rule, for what the framework
+ * refuses: e.g. pytorch-qnnpack scale ratios outside QNNPACK's / XNNPACK's range) and precomputes
+ * the mode's multipliers. */
+QK_API qk_status qk_add_create(const qk_add_desc* desc, qk_add** op);
+/* y = a + b over `pixels` pixels (0 pixels: nothing to do). y may be a or b when their pixel
+ * strides are equal (in place); other overlaps are not allowed. Allocates nothing. */
+QK_API qk_status qk_add_run(const qk_add* op, size_t pixels, const void* a, const void* b, void* y);
+/* The same split over a pool's threads; the output is the same bytes for any thread count. */
+QK_API qk_status qk_add_run_threaded(const qk_add* op, size_t pixels, const void* a, const void* b,
+                                     void* y, struct qk_threadpool* threadpool);
+QK_API void qk_add_delete(qk_add* op);
+QK_API const char* qk_add_isa(const qk_add* op);
+QK_API const char* qk_add_ukernels(const qk_add* op);
+
+typedef struct qk_mul qk_mul;
+
+typedef struct qk_mul_desc {
+  size_t struct_size; /* sizeof(qk_mul_desc), set by qk_mul_desc_init */
+  qk_numerics numerics;
+  size_t channels; /* elements per pixel, >= 1 */
+  qk_dtype type;   /* U8 or S8: a, b and the output */
+  double a_scale;
+  int32_t a_zero_point;
+  double b_scale;
+  int32_t b_zero_point;
+  double output_scale;
+  int32_t output_zero_point;
+  int relu; /* mul_relu */
+  int32_t output_min, output_max; /* defaults INT32_MIN / INT32_MAX */
+  size_t a_pixel_stride, b_pixel_stride, output_pixel_stride; /* 0 = channels */
+  /* 0: b has a's shape [N, H, W, C]. 1: b is [N, 1, 1, C] (one pixel per image, applied to every
+   * pixel of that image: MobileNetV3's squeeze-and-excite). */
+  int broadcast_b;
+} qk_mul_desc;
+
+static inline void qk_mul_desc_init(qk_mul_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+  desc->output_min = INT32_MIN;
+  desc->output_max = INT32_MAX;
+}
+
+QK_API qk_status qk_mul_create(const qk_mul_desc* desc, qk_mul** op);
+/* y = a * b for `batch` images of `pixels` pixels each (H * W); b holds batch * pixels pixels, or
+ * batch pixels with broadcast_b. */
+QK_API qk_status qk_mul_run(const qk_mul* op, size_t batch, size_t pixels, const void* a,
+                            const void* b, void* y);
+QK_API qk_status qk_mul_run_threaded(const qk_mul* op, size_t batch, size_t pixels, const void* a,
+                                     const void* b, void* y, struct qk_threadpool* threadpool);
+QK_API void qk_mul_delete(qk_mul* op);
+QK_API const char* qk_mul_isa(const qk_mul* op);
+QK_API const char* qk_mul_ukernels(const qk_mul* op);
 
 /* ---- pooling (kernels/pool.c) ---- */
 /* qk_pool2d: max_pool2d, avg_pool2d and adaptive_avg_pool2d (global average pool = adaptive

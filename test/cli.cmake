@@ -52,6 +52,13 @@ set_tests_properties(cli_linear_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COM
   TIMEOUT ${QK_TEST_TIMEOUT})
 
 # ---- eltwise ----
+add_executable(cli_eltwise_test ${CMAKE_CURRENT_LIST_DIR}/cli_eltwise_test.cc)
+target_link_libraries(cli_eltwise_test PRIVATE qk_static qk_npy GTest::gtest)
+target_compile_options(cli_eltwise_test PRIVATE -Wall -Wextra)
+add_dependencies(cli_eltwise_test qk_cli)
+add_test(NAME cli_eltwise_test COMMAND cli_eltwise_test)
+set_tests_properties(cli_eltwise_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
+  TIMEOUT ${QK_TEST_TIMEOUT})
 
 # ---- pool ----
 add_executable(cli_pool_test ${CMAKE_CURRENT_LIST_DIR}/cli_pool_test.cc)

@@ -33,6 +33,20 @@ QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
     /* ---- linear (kernels/linear.c) ---- */
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
+    .eltwise =
+        {
+            [QK_ELTWISE_ADD_FP32_FMA] = {qk_vadd_fp32_fma_x8__generic,
+                                         "qk_vadd_fp32_fma_x8__generic"},
+            [QK_ELTWISE_ADD_FP32] = {qk_vadd_fp32_x8__generic, "qk_vadd_fp32_x8__generic"},
+            [QK_ELTWISE_ADD_QNNPACK] = {qk_vadd_qnnpack_u8__generic, "qk_vadd_qnnpack_u8__generic"},
+            [QK_ELTWISE_ADD_XNNPACK] = {qk_vadd_xnnpack_s8__generic, "qk_vadd_xnnpack_s8__generic"},
+            [QK_ELTWISE_MUL_FP32] = {qk_vmul_fp32_x8__generic, "qk_vmul_fp32_x8__generic"},
+            /* TFLite's reference ADD / MUL (from source): the generic kernels on every ISA */
+            [QK_ELTWISE_ADD_GEMMLOWP] = {qk_vadd_gemmlowp_x8__generic,
+                                         "qk_vadd_gemmlowp_x8__generic"},
+            [QK_ELTWISE_MUL_GEMMLOWP] = {qk_vmul_gemmlowp_x8__generic,
+                                         "qk_vmul_gemmlowp_x8__generic"},
+        },
 
     /* ---- pooling (kernels/pool.c) ---- */
     .pool = {qk_maxpool_x8_c1__generic, "qk_maxpool_x8_c1__generic", qk_avgpool_x8_c1__generic,

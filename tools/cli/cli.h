@@ -93,6 +93,8 @@ int run_dequantize(int argc, char** argv, failure* f);
 int run_linear(int argc, char** argv, failure* f);
 
 /* ---- add / mul (kernels/eltwise.c) ---- */
+int run_add(int argc, char** argv, failure* f);
+int run_mul(int argc, char** argv, failure* f);
 
 /* ---- pooling (kernels/pool.c) ---- */
 int run_max_pool2d(int argc, char** argv, failure* f);

@@ -88,6 +88,8 @@ static const command k_commands[] = {
     {"linear", "quantized fully connected layer of .npy arrays", run_linear},
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
+    {"add", "quantized elementwise add (add_relu) of two .npy arrays", run_add},
+    {"mul", "quantized elementwise mul of two .npy arrays (b may broadcast over pixels)", run_mul},
 
     /* ---- pooling (kernels/pool.c) ---- */
     {"max-pool2d", "quantized max_pool2d of a .npy array", run_max_pool2d},

@@ -26,6 +26,11 @@ list(APPEND QK_ISA_SOURCES
   # ---- linear ----
 
   # ---- eltwise ----
+  ${_dir}/qk_vadd_fp32_fma_x8__neon.c
+  ${_dir}/qk_vadd_fp32_x8__neon.c
+  ${_dir}/qk_vadd_qnnpack_u8__neon.c
+  ${_dir}/qk_vadd_xnnpack_s8__neon.c
+  ${_dir}/qk_vmul_fp32_x8__neon.c
 
   # ---- pool ----
   ${_dir}/qk_maxpool_x8_c16__neon.c

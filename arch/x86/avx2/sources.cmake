@@ -18,6 +18,11 @@ set(_srcs
   # ---- linear ----
 
   # ---- eltwise ----
+  ${_dir}/qk_vadd_fp32_fma_x8__avx2.c
+  ${_dir}/qk_vadd_fp32_x8__avx2.c
+  ${_dir}/qk_vadd_qnnpack_u8__avx2.c
+  ${_dir}/qk_vadd_xnnpack_s8__avx2.c
+  ${_dir}/qk_vmul_fp32_x8__avx2.c
 
   # ---- pool ----
   ${_dir}/qk_maxpool_x8_c32__avx2.c

@@ -72,6 +72,23 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
     /* ---- linear (kernels/linear.c) ---- */
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
+    /* 16 lanes per zmm, masked tails (arch/x86/avx512vnni/qk_v*_x16__avx512vnni.c). */
+    .eltwise =
+        {
+            [QK_ELTWISE_ADD_FP32_FMA] = {qk_vadd_fp32_fma_x16__avx512vnni,
+                                         "qk_vadd_fp32_fma_x16__avx512vnni"},
+            [QK_ELTWISE_ADD_FP32] = {qk_vadd_fp32_x16__avx512vnni, "qk_vadd_fp32_x16__avx512vnni"},
+            [QK_ELTWISE_ADD_QNNPACK] = {qk_vadd_qnnpack_u8_x16__avx512vnni,
+                                        "qk_vadd_qnnpack_u8_x16__avx512vnni"},
+            [QK_ELTWISE_ADD_XNNPACK] = {qk_vadd_xnnpack_s8_x16__avx512vnni,
+                                        "qk_vadd_xnnpack_s8_x16__avx512vnni"},
+            [QK_ELTWISE_MUL_FP32] = {qk_vmul_fp32_x16__avx512vnni, "qk_vmul_fp32_x16__avx512vnni"},
+            /* TFLite's reference ADD / MUL (from source): the generic kernels on every ISA */
+            [QK_ELTWISE_ADD_GEMMLOWP] = {qk_vadd_gemmlowp_x8__generic,
+                                         "qk_vadd_gemmlowp_x8__generic"},
+            [QK_ELTWISE_MUL_GEMMLOWP] = {qk_vmul_gemmlowp_x8__generic,
+                                         "qk_vmul_gemmlowp_x8__generic"},
+        },
 
     /* ---- pooling (kernels/pool.c) ---- */
     .pool = {qk_maxpool_x8_c64__avx512vnni, "qk_maxpool_x8_c64__avx512vnni",

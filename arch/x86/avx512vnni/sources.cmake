@@ -15,6 +15,11 @@ set(_srcs
   # ---- linear ----
 
   # ---- eltwise ----
+  ${_dir}/qk_vadd_fp32_fma_x16__avx512vnni.c
+  ${_dir}/qk_vadd_fp32_x16__avx512vnni.c
+  ${_dir}/qk_vadd_qnnpack_u8_x16__avx512vnni.c
+  ${_dir}/qk_vadd_xnnpack_s8_x16__avx512vnni.c
+  ${_dir}/qk_vmul_fp32_x16__avx512vnni.c
 
   # ---- pool ----
   ${_dir}/qk_maxpool_x8_c64__avx512vnni.c

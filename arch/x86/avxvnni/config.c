@@ -69,6 +69,27 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avxvnni = {
     /* ---- linear (kernels/linear.c) ---- */
 
     /* ---- add / mul (kernels/eltwise.c) ---- */
+    /* The AVX2 kernels (bit-identical to the generic ones, test/eltwise_ukernel_test.cc) when
+     * the avx2 folder is compiled in; the FMA one needs FMA, which every CPU of this table has. */
+#ifdef QK_HAVE_AVX2
+#define QK_ELTWISE_KERNEL(k) {k##__avx2, #k "__avx2"}
+#else
+#define QK_ELTWISE_KERNEL(k) {k##__generic, #k "__generic"}
+#endif
+    .eltwise =
+        {
+            [QK_ELTWISE_ADD_FP32_FMA] = QK_ELTWISE_KERNEL(qk_vadd_fp32_fma_x8),
+            [QK_ELTWISE_ADD_FP32] = QK_ELTWISE_KERNEL(qk_vadd_fp32_x8),
+            [QK_ELTWISE_ADD_QNNPACK] = QK_ELTWISE_KERNEL(qk_vadd_qnnpack_u8),
+            [QK_ELTWISE_ADD_XNNPACK] = QK_ELTWISE_KERNEL(qk_vadd_xnnpack_s8),
+            [QK_ELTWISE_MUL_FP32] = QK_ELTWISE_KERNEL(qk_vmul_fp32_x8),
+            /* TFLite's reference ADD / MUL (from source): the generic kernels on every ISA */
+            [QK_ELTWISE_ADD_GEMMLOWP] = {qk_vadd_gemmlowp_x8__generic,
+                                         "qk_vadd_gemmlowp_x8__generic"},
+            [QK_ELTWISE_MUL_GEMMLOWP] = {qk_vmul_gemmlowp_x8__generic,
+                                         "qk_vmul_gemmlowp_x8__generic"},
+        },
+#undef QK_ELTWISE_KERNEL
 
     /* ---- pooling (kernels/pool.c) ---- */
 #ifdef QK_HAVE_AVX2
