@@ -133,11 +133,15 @@ TEST_P(ModelGolden, BitExactOnEveryIsaAndThreadCount) {
 }
 
 // tiny: conv + relu, depthwise, pointwise, dilated, 5x5; classifier: conv, torch.flatten of a
-// 4-D tensor (a layout change), linear + relu, linear (tools/models/gen_test_models.py).
+// 4-D tensor (a layout change), linear + relu, linear; miniresnet: torchvision's quantizable
+// ResNet blocks (stem, max pool, add_relu skips, downsample, global average pool, flatten, fc)
+// (tools/models/gen_test_models.py).
 INSTANTIATE_TEST_SUITE_P(Torch113, ModelGolden,
                          ::testing::Values(ModelCase{"tiny-qnnpack", 7}, ModelCase{"tiny-onednn", 7},
                                            ModelCase{"classifier-qnnpack", 6},
-                                           ModelCase{"classifier-onednn", 6}),
+                                           ModelCase{"classifier-onednn", 6},
+                                           ModelCase{"miniresnet-qnnpack", 14},
+                                           ModelCase{"miniresnet-onednn", 14}),
                          [](const ::testing::TestParamInfo<ModelCase>& info) {
                            std::string n = info.param.name;
                            for (char& c : n) c = c == '-' ? '_' : c;
