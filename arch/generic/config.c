@@ -37,5 +37,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_generic = {
     /* ---- pooling (kernels/pool.c) ---- */
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+    .lut = {qk_lut_u8__generic, "qk_lut_u8__generic"},
+    .shuffle = {qk_shuffle_u8__generic, "qk_shuffle_u8__generic"},
 
 };

@@ -30,6 +30,7 @@ list(APPEND QK_ISA_SOURCES
   # ---- pool ----
 
   # ---- act ----
+  ${_dir}/qk_lut_u8__neon.c
 
 )
 list(APPEND QK_ISA_DEFINITIONS QK_HAVE_NEON)

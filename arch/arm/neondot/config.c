@@ -42,5 +42,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neondot = {
     /* ---- pooling (kernels/pool.c) ---- */
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+    .lut = {qk_lut_u8__neon, "qk_lut_u8__neon"},
+    .shuffle = {qk_shuffle_u8__generic, "qk_shuffle_u8__generic"},
 
 };

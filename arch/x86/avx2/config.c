@@ -52,5 +52,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx2 = {
     /* ---- pooling (kernels/pool.c) ---- */
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+    .lut = {qk_lut_u8__avx2, "qk_lut_u8__avx2"},
+    .shuffle = {qk_shuffle_u8__generic, "qk_shuffle_u8__generic"},
 
 };

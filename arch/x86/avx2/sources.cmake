@@ -22,6 +22,7 @@ set(_srcs
   # ---- pool ----
 
   # ---- act ----
+  ${_dir}/qk_lut_u8__avx2.c
 
 )
 set_source_files_properties(${_srcs} PROPERTIES COMPILE_OPTIONS "-mavx2")
