@@ -96,6 +96,15 @@ int run_dequantize(int argc, char** argv, failure* f);
 /* ---- pooling (kernels/pool.c) ---- */
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+int run_relu(int argc, char** argv, failure* f);
+int run_clamp(int argc, char** argv, failure* f);
+int run_hardswish(int argc, char** argv, failure* f);
+int run_hardsigmoid(int argc, char** argv, failure* f);
+int run_sigmoid(int argc, char** argv, failure* f);
+int run_leaky_relu(int argc, char** argv, failure* f);
+int run_requantize(int argc, char** argv, failure* f);
+int run_cat(int argc, char** argv, failure* f);
+int run_channel_shuffle(int argc, char** argv, failure* f);
 
 
 #endif /* QK_CLI_H */
