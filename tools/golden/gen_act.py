@@ -241,7 +241,7 @@ def to_bytes(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=20000, help="candidate qparams per op/engine/dtype searched (numpy) for cases that refute a simplification")
-    ap.add_argument("--keep", type=int, default=3, help="random cases kept per op/engine/dtype")
+    ap.add_argument("--keep", type=int, default=2, help="random cases kept per op/engine/dtype")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "../../test/data/golden/ops"))
     a = ap.parse_args()
     rng = np.random.default_rng(2026)
@@ -269,6 +269,9 @@ def main():
                     runs.append((256 + int(rng.integers(1, 64)), 2 * int(rng.integers(0, 128)) + 1, int(rng.integers(0, 256))))
                     for k in range(5):  # every value at a scalar-tail position (n < 64)
                         runs.append((52, 1, 52 * k))
+                    if op in POSITIONAL:  # 64 < n < 128: every value in a first (SIMD) block of 64
+                        for k in range(4):
+                            runs.append((64 + int(rng.integers(1, 64)), 1, 64 * k))
                     for n, ma, mb in runs:
                         raw = (ma * np.arange(n) + mb) & 255
                         q = raw if dt == torch.quint8 else np.where(raw > 127, raw - 256, raw)
