@@ -51,6 +51,8 @@ typedef struct qk_isa_config {
   qk_pool_config pool;
 
   /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+  qk_lut_config lut;         /* unary ops, requantize, cat (arch/ukernel.h) */
+  qk_shuffle_config shuffle; /* channel shuffle */
 
 } qk_isa_config;
 

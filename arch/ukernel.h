@@ -340,6 +340,30 @@ QK_DECLARE_MAXPOOL(qk_maxpool_x8_c64__avx512vnni);
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c64__avx512vnni);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+/* Table lookup of bytes: y[i] = table[x[i]] for i < n (n >= 1). x and y are bytes (u8, or s8 as
+ * their two's complement bytes; the table is indexed by the byte). y may equal x (in place),
+ * otherwise they must not overlap. No alignment needed; no byte past x[n-1] is read. */
+typedef void (*qk_lut_ukernel_fn)(size_t n, const uint8_t* x, uint8_t* y, const uint8_t* table);
+typedef struct qk_lut_config {
+  qk_lut_ukernel_fn fn;
+  const char* name;
+} qk_lut_config;
+#define QK_DECLARE_LUT(name) \
+  QK_INTERNAL void name(size_t n, const uint8_t* x, uint8_t* y, const uint8_t* table)
+/* Channel shuffle of `pixels` pixels: y[p*ys + j*groups + g] = x[p*xs + g*gc + j]. */
+typedef void (*qk_shuffle_ukernel_fn)(size_t pixels, size_t groups, size_t gc, const uint8_t* x,
+                                      size_t xs, uint8_t* y, size_t ys);
+typedef struct qk_shuffle_config {
+  qk_shuffle_ukernel_fn fn;
+  const char* name;
+} qk_shuffle_config;
+#define QK_DECLARE_SHUFFLE(name)                                                              \
+  QK_INTERNAL void name(size_t pixels, size_t groups, size_t gc, const uint8_t* x, size_t xs, \
+                        uint8_t* y, size_t ys)
+QK_DECLARE_LUT(qk_lut_u8__generic);
+QK_DECLARE_SHUFFLE(qk_shuffle_u8__generic);
+QK_DECLARE_LUT(qk_lut_u8__avx2);
+QK_DECLARE_LUT(qk_lut_u8__neon);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -610,6 +610,146 @@ QK_API const char* qk_pool2d_ukernels(const qk_pool2d* op);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
 
+/* Elementwise ops on NHWC tensors (docs/ops-activation.md). `type` is U8 or S8 (input and output
+ * alike). Every unary op is a 256-entry table built at create from the numerics mode's exact
+ * per-element formula and applied by a lookup microkernel at run. Modes: the PyTorch ones
+ * ("pytorch-qnnpack" = engine qnnpack; "pytorch-onednn-1.13", "pytorch-fbgemm",
+ * "pytorch-fbgemm-avx2", "pytorch-x86" = ATen's own kernels, which these engines share); other
+ * modes are QK_ERROR_UNSUPPORTED, except for channel shuffle (no arithmetic).
+ *
+ * Position rule. ATen's kernels (hardswish, hardsigmoid, sigmoid, leaky_relu outside the qnnpack
+ * u8 tables) compute the elements of a SIMD body and of the scalar tail with different float
+ * code: over the tensor's elements in memory order (pixel-major, then channel; batch * H * W * C
+ * of them), the first floor(count / aten_vector_block) * aten_vector_block elements take the
+ * SIMD formula, the rest the scalar one. qk reproduces that with two tables, so a tensor must be
+ * run in ONE qk_unary_run call (as PyTorch ran it, with one thread) to get PyTorch's bytes. */
+typedef enum qk_unary_op {
+  QK_UNARY_RELU = 1,        /* max(q, zp); output qparams = input's */
+  QK_UNARY_CLAMP = 2,       /* hardtanh / relu6 / clamp(min, max); output qparams = input's */
+  QK_UNARY_HARDSWISH = 3,   /* x * clamp(x + 3, 0, 6) / 6 */
+  QK_UNARY_HARDSIGMOID = 4, /* clamp(x + 3, 0, 6) / 6; output 1/256, zp 0 (u8) / -128 (s8) */
+  QK_UNARY_SIGMOID = 5,     /* 1 / (1 + exp(-x)); output 1/256, zp 0 (u8) / -128 (s8) */
+  QK_UNARY_LEAKY_RELU = 6,  /* x > 0 ? x : x * negative_slope */
+  QK_UNARY_REQUANTIZE = 7,  /* quantize(dequantize(q, in), out) */
+} qk_unary_op;
+
+typedef struct qk_unary qk_unary;
+
+typedef struct qk_unary_desc {
+  size_t struct_size; /* sizeof(qk_unary_desc), set by qk_unary_desc_init */
+  qk_numerics numerics;
+  qk_unary_op op;
+  size_t channels; /* C, > 0 */
+  qk_dtype type;   /* U8 or S8 */
+  double input_scale;
+  int32_t input_zero_point;
+  /* HARDSWISH, LEAKY_RELU, REQUANTIZE: required. RELU, CLAMP: 0 / 0 (default) or equal to the
+   * input's. HARDSIGMOID, SIGMOID: 0 / 0 = PyTorch's fixed 1/256 and 0 (u8) or -128 (s8); any
+   * other value is QK_ERROR_UNSUPPORTED (PyTorch fixes them). */
+  double output_scale;
+  int32_t output_zero_point;
+  float min, max;       /* CLAMP bounds in real units (relu6: 0, 6); default -1, 1 (hardtanh) */
+  float negative_slope; /* LEAKY_RELU; default 0.01 */
+  size_t input_pixel_stride, output_pixel_stride; /* elements between pixels; 0 = channels */
+  /* Elements per SIMD block of ATen (the position rule above): 0 = 64, an AVX2 build (as
+   * Debian's and most distributions' PyTorch); 128 = an AVX-512 build (from source, not
+   * verified). Other values are QK_ERROR_INVALID_ARGUMENT. */
+  size_t aten_vector_block;
+} qk_unary_desc;
+
+static inline void qk_unary_desc_init(qk_unary_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+  desc->min = -1.0f;
+  desc->max = 1.0f;
+  desc->negative_slope = 0.01f;
+}
+
+QK_API qk_status qk_unary_create(const qk_unary_desc* desc, qk_unary** op);
+/* The output's quantization (the fixed one of SIGMOID / HARDSIGMOID, the input's for RELU /
+ * CLAMP, the descriptor's otherwise). */
+QK_API qk_status qk_unary_output_quantization(const qk_unary* op, double* scale,
+                                              int32_t* zero_point);
+/* pixels (batch * H * W) pixels of `channels` elements. Input and output may be the same buffer
+ * (with equal pixel strides); otherwise they must not overlap. No allocation. */
+QK_API qk_status qk_unary_run(const qk_unary* op, size_t pixels, const void* input,
+                              void* output);
+/* Split over a pool's threads; the same bytes as qk_unary_run (the position rule uses the
+ * element's index in the whole call, whichever thread computes it). */
+QK_API qk_status qk_unary_run_threaded(const qk_unary* op, size_t pixels, const void* input,
+                                       void* output, struct qk_threadpool* threadpool);
+QK_API void qk_unary_delete(qk_unary* op);
+QK_API const char* qk_unary_isa(const qk_unary* op);
+QK_API const char* qk_unary_ukernels(const qk_unary* op);
+
+/* cat along channels (quantized::cat of NHWC tensors): output pixel p holds input 0's channels,
+ * then input 1's, ... Each input is requantized into the output's qparams by PyTorch's float
+ * path clamp(rne((float)s_i * (float)(q - zp_i) * (1.0f / (float)s_out)) + zp_out), a plain copy
+ * when its qparams equal the output's. The output pixel stride lets cat write into a slice. */
+typedef struct qk_cat_input {
+  size_t channels;     /* > 0 */
+  double scale;
+  int32_t zero_point;
+  size_t pixel_stride; /* 0 = channels */
+} qk_cat_input;
+
+typedef struct qk_cat qk_cat;
+
+typedef struct qk_cat_desc {
+  size_t struct_size;
+  qk_numerics numerics; /* a PyTorch mode */
+  qk_dtype type;        /* U8 or S8 */
+  size_t input_count;   /* >= 1 */
+  const qk_cat_input* inputs; /* input_count entries; read at create only */
+  double output_scale;
+  int32_t output_zero_point;
+  size_t output_pixel_stride; /* 0 = the sum of the input channels */
+} qk_cat_desc;
+
+static inline void qk_cat_desc_init(qk_cat_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+}
+
+QK_API qk_status qk_cat_create(const qk_cat_desc* desc, qk_cat** op);
+/* inputs: input_count pointers, each to `pixels` pixels of that input. */
+QK_API qk_status qk_cat_run(const qk_cat* op, size_t pixels, const void* const* inputs,
+                            void* output);
+QK_API qk_status qk_cat_run_threaded(const qk_cat* op, size_t pixels, const void* const* inputs,
+                                     void* output, struct qk_threadpool* threadpool);
+QK_API void qk_cat_delete(qk_cat* op);
+QK_API const char* qk_cat_isa(const qk_cat* op);
+QK_API const char* qk_cat_ukernels(const qk_cat* op);
+
+/* channel_shuffle(groups): C = groups * group_channels; out[j * groups + g] = in[g * group_channels
+ * + j] within each pixel (torch.nn.ChannelShuffle). A permutation: every mode, U8 or S8. */
+typedef struct qk_channel_shuffle qk_channel_shuffle;
+
+typedef struct qk_channel_shuffle_desc {
+  size_t struct_size;
+  qk_numerics numerics;
+  qk_dtype type;
+  size_t groups, group_channels; /* both > 0 */
+  size_t input_pixel_stride, output_pixel_stride; /* 0 = groups * group_channels */
+} qk_channel_shuffle_desc;
+
+static inline void qk_channel_shuffle_desc_init(qk_channel_shuffle_desc* desc) {
+  memset(desc, 0, sizeof(*desc));
+  desc->struct_size = sizeof(*desc);
+}
+
+QK_API qk_status qk_channel_shuffle_create(const qk_channel_shuffle_desc* desc,
+                                           qk_channel_shuffle** op);
+/* Input and output must not overlap. */
+QK_API qk_status qk_channel_shuffle_run(const qk_channel_shuffle* op, size_t pixels,
+                                        const void* input, void* output);
+QK_API qk_status qk_channel_shuffle_run_threaded(const qk_channel_shuffle* op, size_t pixels,
+                                                 const void* input, void* output,
+                                                 struct qk_threadpool* threadpool);
+QK_API void qk_channel_shuffle_delete(qk_channel_shuffle* op);
+QK_API const char* qk_channel_shuffle_isa(const qk_channel_shuffle* op);
+QK_API const char* qk_channel_shuffle_ukernels(const qk_channel_shuffle* op);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -70,6 +70,13 @@ set_tests_properties(cli_pool_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMA
   TIMEOUT ${QK_TEST_TIMEOUT})
 
 # ---- act ----
+add_executable(cli_act_test ${CMAKE_CURRENT_LIST_DIR}/cli_act_test.cc)
+target_link_libraries(cli_act_test PRIVATE qk_static qk_npy GTest::gtest_main)
+target_compile_options(cli_act_test PRIVATE -Wall -Wextra)
+add_dependencies(cli_act_test qk_cli)
+add_test(NAME cli_act_test COMMAND cli_act_test)
+set_tests_properties(cli_act_test PROPERTIES ENVIRONMENT "QK_CLI=${QK_CLI_COMMAND}"
+  TIMEOUT ${QK_TEST_TIMEOUT})
 
 # qk run: the model of test/data/models gives PyTorch's output file byte for byte (the writer is
 # numpy.save's format), and a file that is not a model is one error line, exit 1, no output.

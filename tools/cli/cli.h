@@ -102,6 +102,15 @@ int run_avg_pool2d(int argc, char** argv, failure* f);
 int run_adaptive_avg_pool2d(int argc, char** argv, failure* f);
 
 /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+int run_relu(int argc, char** argv, failure* f);
+int run_clamp(int argc, char** argv, failure* f);
+int run_hardswish(int argc, char** argv, failure* f);
+int run_hardsigmoid(int argc, char** argv, failure* f);
+int run_sigmoid(int argc, char** argv, failure* f);
+int run_leaky_relu(int argc, char** argv, failure* f);
+int run_requantize(int argc, char** argv, failure* f);
+int run_cat(int argc, char** argv, failure* f);
+int run_channel_shuffle(int argc, char** argv, failure* f);
 
 
 /* qk run (tools/cli/run_cmd.c): a whole qk model. */

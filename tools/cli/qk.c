@@ -98,6 +98,15 @@ static const command k_commands[] = {
      run_adaptive_avg_pool2d},
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+    {"relu", "quantized relu (max(q, zero point))", run_relu},
+    {"clamp", "quantized clamp / hardtanh / relu6", run_clamp},
+    {"hardswish", "quantized hardswish", run_hardswish},
+    {"hardsigmoid", "quantized hardsigmoid (fixed output quantization)", run_hardsigmoid},
+    {"sigmoid", "quantized sigmoid (fixed output quantization)", run_sigmoid},
+    {"leaky-relu", "quantized leaky_relu", run_leaky_relu},
+    {"requantize", "requantize to another scale / zero point", run_requantize},
+    {"cat", "concatenate quantized arrays along channels", run_cat},
+    {"channel-shuffle", "channel shuffle (a permutation of channels)", run_channel_shuffle},
 
     {"run", "run a whole qk model file on a .npy input", run_model},
 };

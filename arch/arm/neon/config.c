@@ -60,5 +60,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_neon = {
              qk_avgpool_div_x8_c1__generic, "qk_avgpool_div_x8_c1__generic"},
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+    .lut = {qk_lut_u8__neon, "qk_lut_u8__neon"},
+    .shuffle = {qk_shuffle_u8__generic, "qk_shuffle_u8__generic"},
 
 };

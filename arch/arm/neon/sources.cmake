@@ -37,6 +37,7 @@ list(APPEND QK_ISA_SOURCES
   ${_dir}/qk_avgpool_x8_c16__neon.c
 
   # ---- act ----
+  ${_dir}/qk_lut_u8__neon.c
 
 )
 list(APPEND QK_ISA_DEFINITIONS QK_HAVE_NEON)

@@ -68,5 +68,7 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx2 = {
              qk_avgpool_div_x8_c1__generic, "qk_avgpool_div_x8_c1__generic"},
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+    .lut = {qk_lut_u8__avx2, "qk_lut_u8__avx2"},
+    .shuffle = {qk_shuffle_u8__generic, "qk_shuffle_u8__generic"},
 
 };

@@ -29,6 +29,7 @@ set(_srcs
   ${_dir}/qk_avgpool_x8_c32__avx2.c
 
   # ---- act ----
+  ${_dir}/qk_lut_u8__avx2.c
 
 )
 set_source_files_properties(${_srcs} PROPERTIES COMPILE_OPTIONS "-mavx2")

@@ -96,5 +96,11 @@ QK_INTERNAL const qk_isa_config qk_isa_config_avx512vnni = {
              qk_avgpool_div_x8_c1__generic, "qk_avgpool_div_x8_c1__generic"},
 
     /* ---- activations, requantize, cat, channel shuffle (kernels/activation.c, kernels/cat.c) ---- */
+#ifdef QK_HAVE_AVX2
+    .lut = {qk_lut_u8__avx2, "qk_lut_u8__avx2"},
+#else
+    .lut = {qk_lut_u8__generic, "qk_lut_u8__generic"},
+#endif
+    .shuffle = {qk_shuffle_u8__generic, "qk_shuffle_u8__generic"},
 
 };
