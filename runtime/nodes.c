@@ -656,6 +656,15 @@ static void destroy_add(qk_node* n) { qk_add_delete(n->op); }
 static qk_status parse_mul(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
                            const char* what) {
   (void)f;
+  const qk_value* first = &m->values[n->inputs[0]];
+  const qk_value* second = &m->values[n->inputs[1]];
+  if (first->shape[2] * first->shape[3] == 1 && second->shape[2] * second->shape[3] > 1) {
+    /* mul(scale [N, C, 1, 1], x) as squeeze-and-excite writes it: the broadcast operand second
+     * (the product of two dequantized floats does not depend on their order). */
+    const size_t t = n->inputs[0];
+    n->inputs[0] = n->inputs[1];
+    n->inputs[1] = t;
+  }
   const qk_value *a, *b;
   bool broadcast;
   qk_status s = binary_inputs(m, n, what, true, &a, &b, &broadcast);
@@ -690,6 +699,129 @@ static qk_status run_mul(const qk_run_context* r, const qk_node* n) {
 
 static void destroy_mul(qk_node* n) { qk_mul_delete(n->op); }
 
+/* ---- activations ---------------------------------------------------------------------------- */
+
+static const char* const k_unary_keys[] = {"min", "max", "negative_slope", "output_dtype",
+                                           "output_scale", "output_zero_point", NULL};
+
+static qk_status parse_unary(qk_model* m, const cJSON* js, qk_node* n, const char* what,
+                             qk_unary_op op) {
+  const qk_value* x;
+  qk_status s = quantized_input(m, n, 0, what, &x);
+  if (s != QK_SUCCESS) return s;
+  qk_unary_desc d;
+  qk_unary_desc_init(&d);
+  d.numerics = m->numerics;
+  d.op = op;
+  d.channels = x->shape[1];
+  d.type = x->dtype;
+  d.input_scale = x->scale;
+  d.input_zero_point = x->zero_point;
+  double v;
+  if (qk_json_double(js, "min", &v)) d.min = (float)v;
+  if (qk_json_double(js, "max", &v)) d.max = (float)v;
+  if (qk_json_double(js, "negative_slope", &v)) d.negative_slope = (float)v;
+  qk_value* y = &m->values[n->output];
+  if (cJSON_GetObjectItemCaseSensitive(js, "output_scale") != NULL) {
+    if ((s = qk_parse_output_qparams(js, what, y)) != QK_SUCCESS) return s;
+    if (y->dtype != x->dtype) {
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: output_dtype must be the input's", what);
+    }
+    d.output_scale = y->scale;
+    d.output_zero_point = y->zero_point;
+  }
+  qk_unary* u = NULL;
+  if ((s = qk_unary_create(&d, &u)) != QK_SUCCESS) return qk_fail_with_last(s, what);
+  n->op = u;
+  y->dtype = x->dtype;
+  qk_unary_output_quantization(u, &y->scale, &y->zero_point);
+  y->rank = x->rank;
+  memcpy(y->shape, x->shape, sizeof(y->shape));
+  return qk_value_set_bytes(y, what);
+}
+
+#define QK_UNARY_PARSER(fn, op)                                                           \
+  static qk_status fn(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,       \
+                      const char* what) {                                                 \
+    (void)f;                                                                              \
+    return parse_unary(m, js, n, what, op);                                               \
+  }
+QK_UNARY_PARSER(parse_relu, QK_UNARY_RELU)
+QK_UNARY_PARSER(parse_clamp, QK_UNARY_CLAMP)
+QK_UNARY_PARSER(parse_hardswish, QK_UNARY_HARDSWISH)
+QK_UNARY_PARSER(parse_hardsigmoid, QK_UNARY_HARDSIGMOID)
+QK_UNARY_PARSER(parse_sigmoid, QK_UNARY_SIGMOID)
+QK_UNARY_PARSER(parse_leaky_relu, QK_UNARY_LEAKY_RELU)
+
+static qk_status run_unary(const qk_run_context* r, const qk_node* n) {
+  const qk_value* x = &r->model->values[n->inputs[0]];
+  return qk_unary_run_threaded(n->op, x->shape[0] * x->shape[2] * x->shape[3],
+                               qk_value_data(r, x),
+                               qk_value_data(r, &r->model->values[n->output]), r->pool);
+}
+
+static void destroy_unary(qk_node* n) { qk_unary_delete(n->op); }
+
+/* ---- cat along channels ------------------------------------------------------------------------ */
+
+static const char* const k_cat_keys[] = {"axis", "output_dtype", "output_scale",
+                                         "output_zero_point", NULL};
+
+static qk_status parse_cat(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
+                           const char* what) {
+  (void)f;
+  int64_t axis;
+  if (!qk_json_int(js, "axis", 1, 1, &axis)) {
+    return qk_fail(QK_ERROR_UNSUPPORTED, "%s: cat along axis 1 (channels) only", what);
+  }
+  qk_cat_input in[QK_NODE_MAX_INPUTS];
+  const qk_value* x0 = NULL;
+  size_t channels = 0;
+  qk_status s;
+  for (size_t i = 0; i < n->input_count; i++) {
+    const qk_value* x;
+    if ((s = quantized_input(m, n, i, what, &x)) != QK_SUCCESS) return s;
+    if (i == 0) x0 = x;
+    if (x->dtype != x0->dtype || x->rank != 4 || x->shape[0] != x0->shape[0] ||
+        x->shape[2] != x0->shape[2] || x->shape[3] != x0->shape[3]) {
+      return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                     "%s: input '%s' differs from '%s' in dtype or in N, H, W", what, x->name,
+                     x0->name);
+    }
+    in[i] = (qk_cat_input){x->shape[1], x->scale, x->zero_point, 0};
+    channels += x->shape[1];
+  }
+  qk_value* y = &m->values[n->output];
+  if ((s = qk_parse_output_qparams(js, what, y)) != QK_SUCCESS) return s;
+  qk_cat_desc d;
+  qk_cat_desc_init(&d);
+  d.numerics = m->numerics;
+  d.type = x0->dtype;
+  d.input_count = n->input_count;
+  d.inputs = in;
+  d.output_scale = y->scale;
+  d.output_zero_point = y->zero_point;
+  qk_cat* op = NULL;
+  if ((s = qk_cat_create(&d, &op)) != QK_SUCCESS) return qk_fail_with_last(s, what);
+  n->op = op;
+  y->rank = 4;
+  memcpy(y->shape, x0->shape, sizeof(y->shape));
+  y->shape[1] = channels;
+  return qk_value_set_bytes(y, what);
+}
+
+static qk_status run_cat(const qk_run_context* r, const qk_node* n) {
+  const void* inputs[QK_NODE_MAX_INPUTS];
+  for (size_t i = 0; i < n->input_count; i++) {
+    inputs[i] = qk_value_data(r, &r->model->values[n->inputs[i]]);
+  }
+  const qk_value* y = &r->model->values[n->output];
+  return qk_cat_run_threaded(n->op, y->shape[0] * y->shape[2] * y->shape[3], inputs,
+                             qk_value_data(r, y), r->pool);
+}
+
+static void destroy_cat(qk_node* n) { qk_cat_delete(n->op); }
+
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 static void destroy_nothing(qk_node* n) { (void)n; }
@@ -715,7 +847,22 @@ static const qk_node_kind k_adaptive_avg_pool2d = {"adaptive_avg_pool2d", 1, 1,
                                                    destroy_pool2d};
 static const qk_node_kind k_add = {"add", 2, 2, k_binary_keys, parse_add, run_add, destroy_add};
 static const qk_node_kind k_mul = {"mul", 2, 2, k_binary_keys, parse_mul, run_mul, destroy_mul};
+static const qk_node_kind k_relu = {"relu", 1, 1, k_unary_keys, parse_relu, run_unary,
+                                    destroy_unary};
+static const qk_node_kind k_clamp = {"clamp", 1, 1, k_unary_keys, parse_clamp, run_unary,
+                                     destroy_unary};
+static const qk_node_kind k_hardswish = {"hardswish", 1, 1, k_unary_keys, parse_hardswish,
+                                         run_unary, destroy_unary};
+static const qk_node_kind k_hardsigmoid = {"hardsigmoid", 1, 1, k_unary_keys, parse_hardsigmoid,
+                                           run_unary, destroy_unary};
+static const qk_node_kind k_sigmoid = {"sigmoid", 1, 1, k_unary_keys, parse_sigmoid, run_unary,
+                                       destroy_unary};
+static const qk_node_kind k_leaky_relu = {"leaky_relu", 1, 1, k_unary_keys, parse_leaky_relu,
+                                          run_unary, destroy_unary};
+static const qk_node_kind k_cat = {"cat", 1, QK_NODE_MAX_INPUTS, k_cat_keys, parse_cat, run_cat,
+                                   destroy_cat};
 
 const qk_node_kind* const qk_node_kinds[] = {
     &k_quantize, &k_dequantize, &k_conv2d, &k_linear, &k_flatten, &k_max_pool2d, &k_avg_pool2d,
-    &k_adaptive_avg_pool2d, &k_add, &k_mul, NULL};
+    &k_adaptive_avg_pool2d, &k_add, &k_mul, &k_relu, &k_clamp, &k_hardswish, &k_hardsigmoid,
+    &k_sigmoid, &k_leaky_relu, &k_cat, NULL};

@@ -172,8 +172,14 @@ class _Exporter:
             node.update(op="adaptive_avg_pool2d", input=self.value_of(x, name),
                         output_size=[int(output.shape[2]), int(output.shape[3])])
         elif kind in (torch.nn.ReLU, torch.nn.ReLU6, torch.nn.Hardswish, torch.nn.Hardsigmoid,
-                      torch.nn.Sigmoid):
-            node.update(self.unary(name, kind.__name__.lower(), x, output))
+                      torch.nn.Sigmoid, torch.nn.LeakyReLU) or \
+                kind in tuple(getattr(nnq, k) for k in ("Hardswish", "ReLU6", "LeakyReLU", "Sigmoid")
+                              if hasattr(nnq, k)):
+            node.update(self.unary(name, kind.__name__.lower(), module, x, output))
+        elif kind is torch.nn.Dropout or kind is getattr(nnq, "Dropout", None):  # eval: identity
+            self.names[id(output)] = self.value_of(x, name)
+            self.keep.append(output)
+            return
         elif kind is torch.nn.Flatten:
             if module.start_dim != 1 or module.end_dim != -1:
                 raise ValueError(f"layer '{name}': Flatten(start_dim={module.start_dim}, "
@@ -184,11 +190,17 @@ class _Exporter:
                              "by qk_export yet")
         self.emit(node, output)
 
-    def unary(self, name, op, x, y):
-        node = {"op": {"relu6": "clamp"}.get(op, op), "input": self.value_of(x, name)}
+    def unary(self, name, op, module, x, y):
+        """relu, clamp (relu6), hardswish, hardsigmoid, sigmoid, leaky_relu. hardswish and
+        leaky_relu requantize into the module's own scale and zero point; the others keep the
+        input's (relu, relu6) or PyTorch's fixed 1/256 (sigmoid, hardsigmoid)."""
+        node = {"op": {"relu6": "clamp", "leakyrelu": "leaky_relu"}.get(op, op),
+                "input": self.value_of(x, name)}
         if op == "relu6":
             node.update(min=0.0, max=6.0)
-        if y.is_quantized and (y.q_scale() != x.q_scale() or y.q_zero_point() != x.q_zero_point()):
+        if op == "leakyrelu":
+            node["negative_slope"] = float(module.negative_slope)
+        if op in ("hardswish", "leakyrelu"):
             node.update(output_dtype=_dtype_name(self.torch, y.dtype),
                         output_scale=float(y.q_scale()), output_zero_point=int(y.q_zero_point()))
         return node

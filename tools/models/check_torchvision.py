@@ -37,7 +37,7 @@ def build(name, engine, size, seed):
             mod.bias.data.uniform_(-0.2, 0.2)
             mod.running_mean.uniform_(-0.1, 0.1)
             mod.running_var.uniform_(0.5, 2.0)
-    m.fuse_model()
+    m.fuse_model() if "is_qat" not in m.fuse_model.__code__.co_varnames else m.fuse_model(False)
     m.qconfig = torch.ao.quantization.get_default_qconfig(engine)
     torch.ao.quantization.prepare(m, inplace=True)
     with torch.no_grad():
