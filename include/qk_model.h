@@ -67,6 +67,31 @@ QK_API size_t qk_model_arena_size(const qk_model* model, size_t threads);
 QK_API qk_status qk_model_run(const qk_model* model, const void* const* inputs,
                               void* const* outputs, void* arena, qk_threadpool* threadpool);
 
+/* One node (operator) of the model, for per-layer comparisons and logs. */
+typedef struct qk_model_node_info {
+  const char* name; /* the framework's layer name from the graph (e.g. "layer1.0.conv1"), else the
+                       name of its output value; valid while the model lives */
+  const char* op;   /* "conv2d", "add", ... (docs/model-format.md) */
+  qk_model_tensor_info output; /* its output value (shape NCHW as the framework sees it) */
+} qk_model_node_info;
+
+QK_API qk_status qk_model_describe_node(const qk_model* model, size_t index,
+                                        qk_model_node_info* info);
+
+/* Called after each node of an observed run with the node's output. `data` holds
+ * info->output.bytes bytes: a quantized output in NHWC order (N, H, W, C: the operators' layout),
+ * a float one in NCHW. Valid only during the call. Return 0 to go on; anything else stops the
+ * run, which then fails with QK_ERROR_INVALID_ARGUMENT. */
+typedef int (*qk_model_observer)(void* user, size_t node, const qk_model_node_info* info,
+                                 const void* data);
+
+/* qk_model_run, calling observer (if not NULL) after each node: how `qk run --compare` finds the
+ * first layer where qk and the framework differ. */
+QK_API qk_status qk_model_run_observed(const qk_model* model, const void* const* inputs,
+                                       void* const* outputs, void* arena,
+                                       qk_threadpool* threadpool, qk_model_observer observer,
+                                       void* user);
+
 /* Frees the model. NULL is accepted. */
 QK_API void qk_model_delete(qk_model* model);
 

@@ -38,6 +38,7 @@ struct qk_node_kind;
 
 typedef struct qk_node {
   const struct qk_node_kind* kind;
+  char* name; /* the graph's "name" (the framework's layer), or NULL */
   size_t inputs[QK_NODE_MAX_INPUTS]; /* value indices */
   size_t input_count;
   size_t output;

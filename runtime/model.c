@@ -299,6 +299,9 @@ static qk_status parse_node(qk_model* m, const qk_st_file* f, const cJSON* js, s
   memset(n, 0, sizeof(*n));
   n->kind = find_kind(op);
   if (n->kind == NULL) return unsupported_op(what, op);
+  if (name != NULL && (n->name = strdup(name)) == NULL) {
+    return qk_fail(QK_ERROR_OUT_OF_MEMORY, "%s: out of memory", what);
+  }
   qk_status s = qk_check_keys(js, what, k_common_keys, n->kind->keys);
   if (s != QK_SUCCESS || (s = resolve_inputs(m, js, n, what)) != QK_SUCCESS) return s;
   if (output == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: needs an output", what);
@@ -525,6 +528,7 @@ void qk_model_delete(qk_model* m) {
   if (m == NULL) return;
   for (size_t i = 0; m->nodes != NULL && i < m->node_count; i++) {
     if (m->nodes[i].kind != NULL) m->nodes[i].kind->destroy(&m->nodes[i]);
+    free(m->nodes[i].name);
   }
   for (size_t i = 0; m->values != NULL && i < m->value_count; i++) free(m->values[i].name);
   free(m->values);
@@ -583,8 +587,25 @@ size_t qk_model_arena_size(const qk_model* m, size_t threads) {
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
+qk_status qk_model_describe_node(const qk_model* m, size_t index, qk_model_node_info* info) {
+  if (m == NULL || info == NULL || index >= m->node_count) {
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_model_describe_node: no node %zu", index);
+  }
+  const qk_node* n = &m->nodes[index];
+  info->op = n->kind->name;
+  info->name = n->name != NULL ? n->name : m->values[n->output].name;
+  fill_info(&m->values[n->output], &info->output);
+  return QK_SUCCESS;
+}
+
 qk_status qk_model_run(const qk_model* m, const void* const* inputs, void* const* outputs,
                        void* arena, qk_threadpool* pool) {
+  return qk_model_run_observed(m, inputs, outputs, arena, pool, NULL, NULL);
+}
+
+qk_status qk_model_run_observed(const qk_model* m, const void* const* inputs,
+                                void* const* outputs, void* arena, qk_threadpool* pool,
+                                qk_model_observer observer, void* user) {
   if (m == NULL || inputs == NULL || outputs == NULL) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT,
                    "qk_model_run: model, inputs and outputs must not be NULL");
@@ -622,6 +643,15 @@ qk_status qk_model_run(const qk_model* m, const void* const* inputs, void* const
   qk_status s = QK_SUCCESS;
   for (size_t i = 0; s == QK_SUCCESS && i < m->node_count; i++) {
     s = m->nodes[i].kind->run(&r, &m->nodes[i]);
+    if (s == QK_SUCCESS && observer != NULL) {
+      qk_model_node_info info;
+      qk_model_describe_node(m, i, &info);
+      if (observer(user, i, &info, qk_value_data(&r, &m->values[m->nodes[i].output])) != 0) {
+        s = qk_fail(QK_ERROR_INVALID_ARGUMENT, "qk_model_run: the observer stopped the run after "
+                    "node %zu", i);
+        break;
+      }
+    }
     if (s != QK_SUCCESS) {
       char what[64];
       snprintf(what, sizeof(what), "qk_model_run: node %zu (%s)", i, m->nodes[i].kind->name);

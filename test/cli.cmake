@@ -85,3 +85,10 @@ add_test(NAME cli_run_model COMMAND sh -c
   "rm -f run.npy && ${QK_CLI_COMMAND} run ${_qk_models}/tiny-qnnpack.safetensors --input ${_qk_models}/tiny-qnnpack-input.npy --output run.npy --threads 2 && cmp run.npy ${_qk_models}/tiny-qnnpack-output.npy")
 add_test(NAME cli_run_not_a_model COMMAND sh -c
   "rm -f bad.npy; ${QK_CLI_COMMAND} run ${_qk_models}/tiny-qnnpack-input.npy --input ${_qk_models}/tiny-qnnpack-input.npy --output bad.npy 2>err.txt; test $? -eq 1 && test ! -e bad.npy && test $(wc -l < err.txt) -eq 1 && grep -q 'qk_model_load' err.txt")
+# qk run --compare: PyTorch's own layer outputs (tools/qk_export.py dump_layers) are identical to
+# qk's; after one byte of one layer's file is changed, the report names that layer, exit 1.
+set(_qk_mr ${_qk_models}/miniresnet-qnnpack)
+add_test(NAME cli_run_compare COMMAND sh -c
+  "${QK_CLI_COMMAND} run ${_qk_mr}.safetensors --input ${_qk_mr}-input.npy --compare ${_qk_mr}-layers > same.txt && grep -q 'compared 14 layers' same.txt && grep -q 'every compared layer is identical' same.txt")
+add_test(NAME cli_run_compare_finds_the_layer COMMAND sh -c
+  "rm -rf changed && cp -r ${_qk_mr}-layers changed && printf '\\377' | dd of=changed/layer1.0.conv2.npy bs=1 seek=130 conv=notrunc 2>/dev/null && ${QK_CLI_COMMAND} run ${_qk_mr}.safetensors --input ${_qk_mr}-input.npy --compare changed > diff.txt 2> err.txt; test $? -eq 1 && grep -q \"first difference at node 4 'layer1.0.conv2' (conv2d): 1 of 400\" diff.txt && test $(wc -l < err.txt) -eq 1")

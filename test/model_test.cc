@@ -181,6 +181,50 @@ TEST(ModelApi, InvalidArguments) {
   qk_model_delete(m);
 }
 
+// The observer sees every node once, in order, with its name, op and output; a nonzero return
+// stops the run with QK_ERROR_INVALID_ARGUMENT.
+TEST(ModelApi, ObservedRunsReportEveryNode) {
+  qk_model* m = nullptr;
+  ASSERT_EQ(qk_model_load_file(ModelPath("miniresnet-qnnpack.safetensors").c_str(), &m),
+            QK_SUCCESS);
+  qk_npy_array x = ReadNpy(ModelPath("miniresnet-qnnpack-input.npy"));
+  qk_model_tensor_info out;
+  ASSERT_EQ(qk_model_output_info(m, 0, &out), QK_SUCCESS);
+  std::vector<float> y(out.bytes / 4);
+  const void* inputs[] = {x.data};
+  void* outputs[] = {y.data()};
+  struct Seen {
+    std::vector<std::string> names, ops;
+    size_t stop_after = SIZE_MAX;
+  } seen;
+  auto observer = [](void* user, size_t node, const qk_model_node_info* info, const void* data) {
+    Seen* s = static_cast<Seen*>(user);
+    EXPECT_EQ(node, s->names.size());
+    EXPECT_NE(data, nullptr);
+    EXPECT_GT(info->output.bytes, 0u);
+    s->names.push_back(info->name);
+    s->ops.push_back(info->op);
+    return node == s->stop_after ? 1 : 0;
+  };
+  ASSERT_EQ(qk_model_run_observed(m, inputs, outputs, nullptr, nullptr, observer, &seen),
+            QK_SUCCESS);
+  ASSERT_EQ(seen.names.size(), qk_model_node_count(m));
+  EXPECT_EQ(seen.names[1], "conv1");
+  EXPECT_EQ(seen.ops[2], "max_pool2d");
+  EXPECT_EQ(seen.ops[5], "add");
+  qk_model_node_info info;
+  ASSERT_EQ(qk_model_describe_node(m, 5, &info), QK_SUCCESS);
+  EXPECT_EQ(std::string(info.name), "layer1.0.add_relu.add_relu");
+  EXPECT_EQ(qk_model_describe_node(m, qk_model_node_count(m), &info), QK_ERROR_INVALID_ARGUMENT);
+  seen = Seen{};
+  seen.stop_after = 3;
+  EXPECT_EQ(qk_model_run_observed(m, inputs, outputs, nullptr, nullptr, observer, &seen),
+            QK_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(seen.names.size(), 4u);
+  free(x.data);
+  qk_model_delete(m);
+}
+
 // Each edit of a valid file and the status it must give.
 TEST(ModelLoad, RefusesMalformedFilesWithTheirStatus) {
   const std::string file = ReadFile(ModelPath("tiny-qnnpack.safetensors"));

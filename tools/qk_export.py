@@ -3,6 +3,8 @@
 
     from qk_export import export
     export(quantized_model, example_input, "model.safetensors")
+    export(quantized_model, example_input, "model.safetensors", dump_layers="layers/")
+    # then: qk run model.safetensors --input x.npy --compare layers/
 
 or from the command line, for a model saved with torch.save / torch.jit.save is not supported yet:
 the function API is the way in (a script builds the model, quantizes it and calls export).
@@ -23,6 +25,8 @@ is written by hand (8-byte header length, JSON header, data), no safetensors pac
 """
 import argparse
 import json
+import os
+import re
 import struct
 import sys
 
@@ -90,6 +94,7 @@ class _Exporter:
         self.keep = []  # keeps traced tensors alive so their ids stay unique
         self.error = None
         self.depth = 0  # > 0 while inside a recorded module
+        self.value_tensors = {}  # value name -> the tensor PyTorch computed
 
     def value_of(self, t, layer):
         name = self.names.get(id(t))
@@ -105,6 +110,7 @@ class _Exporter:
             name = f"{base}.{k}"
         self.names[id(t)] = name
         self.keep.append(t)
+        self.value_tensors[name] = t
         return name
 
     def emit(self, node, output):
@@ -340,7 +346,8 @@ def _input_entry(torch, name, x):
 
 
 def trace(model, example_input):
-    """Runs the model once; returns (graph dict, tensors dict, output of the model)."""
+    """Runs the model once; returns (graph dict, tensors dict, output of the model, {value name:
+    the tensor PyTorch computed for it})."""
     import torch
     nnq, _ = _quantized_modules(torch)
     ex = _Exporter(torch, model)
@@ -376,7 +383,7 @@ def trace(model, example_input):
         raise ex.error
     graph = {"numerics": numerics_mode(torch), "inputs": [_input_entry(torch, "input", x)],
              "outputs": [ex.value_of(y, "model output")], "nodes": ex.nodes}
-    return graph, ex.tensors, y
+    return graph, ex.tensors, y, ex.value_tensors
 
 
 _ST_DTYPES = {np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8", np.dtype(np.int32): "I32",
@@ -403,12 +410,25 @@ def write_safetensors(path, tensors, metadata):
             f.write(b)
 
 
-def export(model, example_input, path):
+def layer_file_name(layer):
+    """The file of a layer's dumped output: what `qk run --compare` looks for."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", layer) + ".npy"
+
+
+def export(model, example_input, path, dump_layers=None):
     """Writes `model` (an eager-mode quantized torch module, in eval mode) to `path`; returns the
-    model's output on example_input, as PyTorch computed it."""
-    graph, tensors, y = trace(model, example_input)
+    model's output on example_input, as PyTorch computed it. With dump_layers=DIR, also writes
+    each layer's output as PyTorch computed it (the integer representation of a quantized one,
+    NCHW) to DIR/<layer>.npy, for `qk run MODEL --input X --compare DIR`."""
+    graph, tensors, y, values = trace(model, example_input)
     write_safetensors(path, tensors, {"qk.format": "qk-model", "qk.version": FORMAT_VERSION,
                                       "qk.graph": json.dumps(graph)})
+    if dump_layers is not None:
+        os.makedirs(dump_layers, exist_ok=True)
+        for node in graph["nodes"]:
+            t = values[node["output"]]
+            a = t.int_repr().numpy() if t.is_quantized else t.detach().numpy()
+            np.save(os.path.join(dump_layers, layer_file_name(node["name"])), a)
     return y
 
 

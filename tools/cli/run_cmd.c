@@ -8,7 +8,8 @@
 #include "qk_model.h"
 
 static const char k_run_help[] =
-    "usage: qk run MODEL --input X.npy --output Y.npy [--threads N] [--isa NAME] [--time]\n"
+    "usage: qk run MODEL --input X.npy (--output Y.npy | --compare DIR | both) [--threads N]\n"
+    "              [--isa NAME] [--time]\n"
     "\n"
     "Runs a qk model file (tools/qk_export.py writes one from a quantized PyTorch model;\n"
     "docs/model-format.md) on X and writes the model's output to Y, as the framework returns\n"
@@ -18,17 +19,31 @@ static const char k_run_help[] =
     "  --threads N   threads of the pool the model runs on (default 1; 0 = one per CPU)\n"
     "  --isa NAME    the ISA the operators use (default: the best this CPU runs; or QK_ISA)\n"
     "  --time        print the load time and the run time to stderr\n"
+    "  --compare DIR compare every layer's output with DIR/<layer>.npy, the framework's own\n"
+    "                (tools/qk_export.py --dump-layers / export(..., dump_layers=DIR)), and report\n"
+    "                the first layer that differs, by how much, and the rule most likely at fault;\n"
+    "                exit status 1 when a layer differs\n"
     "\n"
     "exit status: 0 success; 2 bad command line; 1 any other error (unreadable or invalid model\n"
     "or input, model refused by the library). Every error is one line on stderr, and no output\n"
     "file is written.\n";
 
-enum { RUN_MODEL, RUN_INPUT, RUN_OUTPUT, RUN_THREADS, RUN_ISA, RUN_TIME, RUN_OPTION_COUNT };
+enum {
+  RUN_MODEL,
+  RUN_INPUT,
+  RUN_OUTPUT,
+  RUN_THREADS,
+  RUN_ISA,
+  RUN_TIME,
+  RUN_COMPARE,
+  RUN_OPTION_COUNT
+};
 
 static const option_spec k_run_options[RUN_OPTION_COUNT] = {
     [RUN_MODEL] = {"model", true},    [RUN_INPUT] = {"input", true},
     [RUN_OUTPUT] = {"output", true},  [RUN_THREADS] = {"threads", true},
     [RUN_ISA] = {"isa", true},        [RUN_TIME] = {"time", false},
+    [RUN_COMPARE] = {"compare", true},
 };
 
 static double now_seconds(void) {
@@ -50,6 +65,156 @@ static void info_text(const qk_model_tensor_info* info, char* out, size_t size) 
   if (len < size) snprintf(out + len, size - len, ")");
 }
 
+/* ---- --compare: the per-layer diff against the framework's dumped outputs ------------------- */
+
+typedef struct comparison {
+  const char* dir;
+  size_t compared, missing, differing;
+  size_t first;          /* node index of the first differing layer */
+  char first_text[1024]; /* its report */
+  failure* f;
+  int status; /* EXIT_ERROR when a dumped file cannot be used */
+} comparison;
+
+/* The exporter's file name for a layer: characters other than [A-Za-z0-9._-] become '_'. */
+static void layer_file(const char* dir, const char* layer, char* out, size_t size) {
+  size_t len = (size_t)snprintf(out, size, "%s/", dir);
+  for (const char* c = layer; *c != '\0' && len + 5 < size; c++) {
+    const bool keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+    out[len++] = keep ? *c : '_';
+  }
+  snprintf(out + len, size - len, ".npy");
+}
+
+/* The rule a user should look at first, from the op and the size of the difference. */
+static const char* likely_rule(const char* op, long long max_diff) {
+  const bool conv = strcmp(op, "conv2d") == 0 || strcmp(op, "linear") == 0;
+  if (conv && max_diff <= 1) {
+    return "off by one in a convolution: the requantization rounding of the numerics mode; is "
+           "the model's mode the framework's engine, version and CPU? (docs/numerics.md, "
+           "'which mode am I?')";
+  }
+  if (conv) {
+    return "large differences in a convolution: FBGEMM's int16 saturation on AVX2 machines "
+           "(mode pytorch-fbgemm-avx2), or weights / zero points / bias not what the framework "
+           "used";
+  }
+  if (strcmp(op, "add") == 0 || strcmp(op, "mul") == 0) {
+    return "ATen's float add / mul works in 64-element blocks with an FMA, counted from the start "
+           "of each torch thread's chunk: dump the layers with torch.set_num_threads(1) "
+           "(docs/ops-eltwise.md)";
+  }
+  if (strstr(op, "pool") != NULL) {
+    return "ATen rounds average pools differently for channels-last and contiguous tensors "
+           "(docs/ops-pool.md)";
+  }
+  if (strcmp(op, "quantize") == 0) {
+    return "quantize multiplies by the float32 reciprocal of the scale: check the scale and zero "
+           "point of the model's input";
+  }
+  return "see the op's formulas in docs/operators.md";
+}
+
+static void nhwc_to_nchw(const qk_model_tensor_info* info, const uint8_t* in, uint8_t* out) {
+  const size_t n = info->shape[0], c = info->shape[1];
+  const size_t hw = info->rank == 4 ? info->shape[2] * info->shape[3] : 1;
+  for (size_t b = 0; b < n; b++, in += c * hw, out += c * hw) {
+    for (size_t p = 0; p < hw; p++) {
+      for (size_t ch = 0; ch < c; ch++) out[ch * hw + p] = in[p * c + ch];
+    }
+  }
+}
+
+static long long element(const void* data, qk_npy_dtype t, size_t i, double* real) {
+  switch (t) {
+    case QK_NPY_U8: return ((const uint8_t*)data)[i];
+    case QK_NPY_I8: return ((const int8_t*)data)[i];
+    default: *real = ((const float*)data)[i]; return 0;
+  }
+}
+
+static int compare_layer(void* user, size_t node, const qk_model_node_info* info,
+                         const void* data) {
+  comparison* c = user;
+  char path[1024];
+  layer_file(c->dir, info->name, path, sizeof(path));
+  qk_npy_array want;
+  char error[QK_NPY_ERROR_SIZE];
+  FILE* probe = fopen(path, "rb");
+  if (probe == NULL) {
+    c->missing++;
+    return 0;
+  }
+  fclose(probe);
+  if (!qk_npy_read_file(path, &want, error, sizeof(error))) {
+    c->status = fail(c->f, EXIT_ERROR, "%s", error);
+    return 1;
+  }
+  const qk_npy_dtype dtype = npy_of_model_dtype(info->output.dtype);
+  bool same_shape = want.dtype == dtype && want.ndim == info->output.rank;
+  for (size_t d = 0; same_shape && d < want.ndim; d++) {
+    same_shape = want.shape[d] == info->output.shape[d];
+  }
+  if (!same_shape) {
+    char want_text[256], got[256];
+    info_text(&info->output, want_text, sizeof(want_text));
+    shape_text(&want, got, sizeof(got));
+    c->status = fail(c->f, EXIT_ERROR, "%s: layer '%s' is %s in the model, the file holds %s %s",
+                     path, info->name, want_text, qk_npy_dtype_name(want.dtype), got);
+    free(want.data);
+    return 1;
+  }
+  const void* have = data;
+  uint8_t* nchw = NULL;
+  if (dtype != QK_NPY_F32) {
+    nchw = malloc(info->output.bytes ? info->output.bytes : 1);
+    if (nchw == NULL) {
+      free(want.data);
+      c->status = fail(c->f, EXIT_ERROR, "out of memory");
+      return 1;
+    }
+    nhwc_to_nchw(&info->output, data, nchw);
+    have = nchw;
+  }
+  size_t differ = 0;
+  long long max_diff = 0;
+  double max_real = 0.0;
+  for (size_t i = 0; i < want.count; i++) {
+    double a = 0.0, b = 0.0;
+    const long long qa = element(have, dtype, i, &a), qb = element(want.data, dtype, i, &b);
+    const long long d = qa > qb ? qa - qb : qb - qa;
+    const double dr = a > b ? a - b : b - a;
+    if (d != 0 || memcmp((const char*)have + i * (dtype == QK_NPY_F32 ? 4 : 1),
+                         (const char*)want.data + i * (dtype == QK_NPY_F32 ? 4 : 1),
+                         dtype == QK_NPY_F32 ? 4 : 1) != 0) {
+      differ++;
+    }
+    if (d > max_diff) max_diff = d;
+    if (dr > max_real) max_real = dr;
+  }
+  c->compared++;
+  if (differ != 0) {
+    if (c->differing++ == 0) {
+      c->first = node;
+      if (dtype == QK_NPY_F32) {
+        snprintf(c->first_text, sizeof(c->first_text),
+                 "node %zu '%s' (%s): %zu of %zu values differ, by at most %g", node, info->name,
+                 info->op, differ, want.count, max_real);
+      } else {
+        snprintf(c->first_text, sizeof(c->first_text),
+                 "node %zu '%s' (%s): %zu of %zu values differ, by at most %lld (quantized "
+                 "units); likely: %s",
+                 node, info->name, info->op, differ, want.count, max_diff,
+                 likely_rule(info->op, max_diff));
+      }
+    }
+  }
+  free(nchw);
+  free(want.data);
+  return 0;
+}
+
 static int check_input(const char* path, const qk_npy_array* x, const qk_model_tensor_info* in,
                        failure* f) {
   bool same = x->dtype == npy_of_model_dtype(in->dtype) && x->ndim == in->rank;
@@ -62,6 +227,25 @@ static int check_input(const char* path, const qk_npy_array* x, const qk_model_t
                 in->name, want, qk_npy_dtype_name(x->dtype), got);
   }
   return EXIT_OK;
+}
+
+static int report_comparison(const comparison* c, failure* f) {
+  if (c->status != EXIT_OK) return c->status;
+  printf("qk run: compared %zu layers with %s (%zu without a file there)\n", c->compared, c->dir,
+         c->missing);
+  if (c->compared == 0) {
+    return fail(f, EXIT_ERROR, "%s holds no layer file of this model (tools/qk_export.py "
+                "--dump-layers writes them)", c->dir);
+  }
+  if (c->differing == 0) {
+    printf("qk run: every compared layer is identical\n");
+    return EXIT_OK;
+  }
+  printf("qk run: first difference at %s\n", c->first_text);
+  printf("qk run: %zu of %zu compared layers differ (later ones inherit the first difference)\n",
+         c->differing, c->compared);
+  return fail(f, EXIT_ERROR, "the model's layers differ from %s from node %zu on", c->dir,
+              c->first);
 }
 
 static int run_loaded(const qk_model* m, const parsed_options* o, size_t threads, bool timing,
@@ -85,16 +269,25 @@ static int run_loaded(const qk_model* m, const parsed_options* o, size_t threads
   for (size_t i = 0; i < out.rank; i++) y.count *= (y.shape[i] = out.shape[i]);
   y.data = malloc(out.bytes);
   qk_threadpool* pool = NULL;
+  comparison cmp = {.dir = o->value[RUN_COMPARE], .f = f};
   qk_status st = y.data == NULL ? QK_ERROR_OUT_OF_MEMORY : QK_SUCCESS;
   if (st == QK_SUCCESS && threads != 1) st = qk_threadpool_create(threads, &pool);
   const double start = now_seconds();
   if (st == QK_SUCCESS) {
     const void* inputs[] = {x.data};
     void* outputs[] = {y.data};
-    st = qk_model_run(m, inputs, outputs, NULL, pool);
+    st = qk_model_run_observed(m, inputs, outputs, NULL, pool,
+                               o->value[RUN_COMPARE] != NULL ? compare_layer : NULL, &cmp);
   }
   const double seconds = now_seconds() - start;
-  s = st == QK_SUCCESS ? save(o->value[RUN_OUTPUT], &y, f) : library_error(st, f);
+  if (cmp.status != EXIT_OK) {
+    s = cmp.status;
+  } else if (st != QK_SUCCESS) {
+    s = library_error(st, f);
+  } else {
+    s = o->value[RUN_OUTPUT] != NULL ? save(o->value[RUN_OUTPUT], &y, f) : EXIT_OK;
+    if (s == EXIT_OK && o->value[RUN_COMPARE] != NULL) s = report_comparison(&cmp, f);
+  }
   if (s == EXIT_OK && timing) {
     fprintf(stderr, "qk run: %zu nodes, %zu thread(s), ISA %s: run %.3f ms\n",
             qk_model_node_count(m), qk_threadpool_threads(pool), qk_get_isa(), 1e3 * seconds);
@@ -125,8 +318,9 @@ int run_model(int argc, char** argv, failure* f) {
   }
   if (model_path == NULL) model_path = o.value[RUN_MODEL];
   if (model_path == NULL) return fail(f, EXIT_USAGE, "missing MODEL (qk run MODEL --input ...)");
-  if ((s = require(&o, k_run_options, RUN_INPUT, f)) || (s = require(&o, k_run_options, RUN_OUTPUT, f))) {
-    return s;
+  if ((s = require(&o, k_run_options, RUN_INPUT, f))) return s;
+  if (o.value[RUN_OUTPUT] == NULL && o.value[RUN_COMPARE] == NULL) {
+    return fail(f, EXIT_USAGE, "missing option --output (or --compare DIR)");
   }
   long long threads = 1;
   if (o.value[RUN_THREADS] && (s = parse_int("threads", o.value[RUN_THREADS], 0, 1024, &threads, f))) {

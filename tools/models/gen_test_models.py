@@ -12,6 +12,7 @@ Writes into --out:
   M-E-input.npy     the float32 NCHW input
   M-E-output.npy    PyTorch's float32 output (dequantized)
   M-E-qoutput.npy   its integer representation (uint8), before DeQuantStub
+  miniresnet-qnnpack-layers/   every layer's output as PyTorch computed it (qk_export dump_layers)
 Usage: /usr/bin/python3 tools/models/gen_test_models.py --out test/data/models [--seed 1]
 """
 import argparse
@@ -146,7 +147,9 @@ def main():
         m = build(name, engine, args.seed)
         x = torch.randn(2, 3, 20, 18) * 2
         path = os.path.join(args.out, f"{name}-{engine}")
-        y = qk_export.export(m, x, path + ".safetensors")
+        # One model's layers as PyTorch computed them, for `qk run --compare` (test/cli.cmake).
+        dump = path + "-layers" if (name, engine) == ("miniresnet", "qnnpack") else None
+        y = qk_export.export(m, x, path + ".safetensors", dump_layers=dump)
         np.save(path + "-input.npy", x.numpy())
         np.save(path + "-output.npy", y.numpy())
         np.save(path + "-qoutput.npy", m.qout.int_repr().numpy())
