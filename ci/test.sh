@@ -72,7 +72,7 @@ if [ "$quick" -eq 0 ]; then
     QK_GOLDEN_FILES="$fresh/torch-qnnpack.txt:$fresh/torch-onednn.txt" ./build-ci/test/golden_test
     qk_log "whole torchvision networks: PyTorch vs qk run, bit for bit (tools/models/check_torchvision.py)"
     /usr/bin/python3 tools/models/check_torchvision.py --qk build-ci/qk \
-      --models resnet18,resnet50,mobilenet_v2,mobilenet_v3_large \
+      --models resnet18,resnet50,mobilenet_v2,mobilenet_v3_large,googlenet \
       --size 64 --seed "$seed"
   else
     qk_log "python3-torch not importable: fresh golden set skipped"
