@@ -19,6 +19,8 @@ static const char k_run_help[] =
     "  --threads N   threads of the pool the model runs on (default 1; 0 = one per CPU)\n"
     "  --isa NAME    the ISA the operators use (default: the best this CPU runs; or QK_ISA)\n"
     "  --time        print the load time and the run time to stderr\n"
+    "  --repeat N    with --time: run N more times in a preallocated arena and print the median\n"
+    "                and the fastest of them (latency measurements; default 0)\n"
     "  --compare DIR compare every layer's output with DIR/<layer>.npy, the framework's own\n"
     "                (tools/qk_export.py --dump-layers / export(..., dump_layers=DIR)), and report\n"
     "                the first layer that differs, by how much, and the rule most likely at fault;\n"
@@ -36,6 +38,7 @@ enum {
   RUN_ISA,
   RUN_TIME,
   RUN_COMPARE,
+  RUN_REPEAT,
   RUN_OPTION_COUNT
 };
 
@@ -43,7 +46,7 @@ static const option_spec k_run_options[RUN_OPTION_COUNT] = {
     [RUN_MODEL] = {"model", true},    [RUN_INPUT] = {"input", true},
     [RUN_OUTPUT] = {"output", true},  [RUN_THREADS] = {"threads", true},
     [RUN_ISA] = {"isa", true},        [RUN_TIME] = {"time", false},
-    [RUN_COMPARE] = {"compare", true},
+    [RUN_COMPARE] = {"compare", true}, [RUN_REPEAT] = {"repeat", true},
 };
 
 static double now_seconds(void) {
@@ -248,8 +251,39 @@ static int report_comparison(const comparison* c, failure* f) {
               c->first);
 }
 
+static int compare_doubles(const void* a, const void* b) {
+  const double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+/* `repeat` more runs in an arena allocated once: the steady-state latency, median and minimum. */
+static qk_status time_runs(const qk_model* m, const void* x, void* y, qk_threadpool* pool,
+                           size_t repeat, double* median, double* fastest) {
+  void* arena = NULL;
+  double* times = malloc(repeat * sizeof(double));
+  if (times == NULL ||
+      posix_memalign(&arena, 64, qk_model_arena_size(m, qk_threadpool_threads(pool))) != 0) {
+    free(times);
+    return QK_ERROR_OUT_OF_MEMORY;
+  }
+  qk_status st = QK_SUCCESS;
+  for (size_t i = 0; i < repeat && st == QK_SUCCESS; i++) {
+    const void* inputs[] = {x};
+    void* outputs[] = {y};
+    const double t0 = now_seconds();
+    st = qk_model_run(m, inputs, outputs, arena, pool);
+    times[i] = now_seconds() - t0;
+  }
+  qsort(times, repeat, sizeof(double), compare_doubles);
+  *median = times[repeat / 2];
+  *fastest = times[0];
+  free(arena);
+  free(times);
+  return st;
+}
+
 static int run_loaded(const qk_model* m, const parsed_options* o, size_t threads, bool timing,
-                      failure* f) {
+                      size_t repeat, failure* f) {
   if (qk_model_input_count(m) != 1 || qk_model_output_count(m) != 1) {
     return fail(f, EXIT_ERROR, "the model has %zu inputs and %zu outputs; qk run handles 1 and 1",
                 qk_model_input_count(m), qk_model_output_count(m));
@@ -291,6 +325,14 @@ static int run_loaded(const qk_model* m, const parsed_options* o, size_t threads
   if (s == EXIT_OK && timing) {
     fprintf(stderr, "qk run: %zu nodes, %zu thread(s), ISA %s: run %.3f ms\n",
             qk_model_node_count(m), qk_threadpool_threads(pool), qk_get_isa(), 1e3 * seconds);
+    double median, fastest;
+    if (repeat > 0 && (st = time_runs(m, x.data, y.data, pool, repeat, &median, &fastest)) !=
+                          QK_SUCCESS) {
+      s = library_error(st, f);
+    } else if (repeat > 0) {
+      fprintf(stderr, "qk run: %zu more runs: median %.3f ms, fastest %.3f ms\n", repeat,
+              1e3 * median, 1e3 * fastest);
+    }
   }
   qk_threadpool_delete(pool);
   free(x.data);
@@ -326,6 +368,11 @@ int run_model(int argc, char** argv, failure* f) {
   if (o.value[RUN_THREADS] && (s = parse_int("threads", o.value[RUN_THREADS], 0, 1024, &threads, f))) {
     return s;
   }
+  long long repeat = 0;
+  if (o.value[RUN_REPEAT] &&
+      (s = parse_int("repeat", o.value[RUN_REPEAT], 0, 1000000, &repeat, f))) {
+    return s;
+  }
   qk_status st;
   if (o.value[RUN_ISA] != NULL && (st = qk_set_isa(o.value[RUN_ISA])) != QK_SUCCESS) {
     return library_error(st, f);
@@ -337,7 +384,7 @@ int run_model(int argc, char** argv, failure* f) {
     fprintf(stderr, "qk run: loaded %s (%s) in %.3f ms\n", model_path,
             qk_numerics_name(qk_model_numerics(m)), 1e3 * (now_seconds() - start));
   }
-  s = run_loaded(m, &o, (size_t)threads, o.value[RUN_TIME] != NULL, f);
+  s = run_loaded(m, &o, (size_t)threads, o.value[RUN_TIME] != NULL, (size_t)repeat, f);
   qk_model_delete(m);
   return s;
 }
