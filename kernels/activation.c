@@ -16,12 +16,13 @@
  *   and "scalar", and the position rule of include/qk.h picks one per element.
  * - relu, clamp, requantize: the same on every path (integer max / min, quantize_val).
  */
+#include "kernels/activation.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/activation.h"
 #include "kernels/isa.h"
 #include "kernels/threadpool.h"
 #include "kernels/verbose.h"
@@ -209,8 +210,7 @@ static void aten_table(const qk_unary_desc* d, bool vector, double os, int32_t o
                    : quantize_val(hardswish(x), os, ozp, qmin, qmax);
         break;
       case QK_UNARY_HARDSIGMOID:
-        y = vector ? quantize_vec(hardsigmoid(x), (float)(1.0 / (double)(float)os), ozp, qmin,
-                                  qmax)
+        y = vector ? quantize_vec(hardsigmoid(x), (float)(1.0 / (double)(float)os), ozp, qmin, qmax)
                    : quantize_val(hardsigmoid(x), os, ozp, qmin, qmax);
         break;
       case QK_UNARY_SIGMOID:
@@ -462,10 +462,11 @@ static qk_status unary_run(const char* fn, const qk_unary* op, size_t pixels, co
   };
   qk_threadpool_run(pool, unary_task, &plan, plan.tasks);
   if (qk_verbose_enabled()) {
-    qk_verbose_log("run unary op=%s pixels=%zu C=%zu numerics=%s isa=%s ukernel=%s threads=%zu "
-                   "time=%.3fms",
-                   op_name(op->op), pixels, op->channels, qk_numerics_name(op->numerics),
-                   op->isa->name, op->lut.name, threads, (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run unary op=%s pixels=%zu C=%zu numerics=%s isa=%s ukernel=%s threads=%zu "
+        "time=%.3fms",
+        op_name(op->op), pixels, op->channels, qk_numerics_name(op->numerics), op->isa->name,
+        op->lut.name, threads, (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
 }

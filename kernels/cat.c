@@ -38,8 +38,8 @@ qk_status qk_cat_create(const qk_cat_desc* desc, qk_cat** op_out) {
   if (desc == NULL) return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: desc is NULL", fn);
   qk_cat_desc d;
   qk_cat_desc_init(&d);
-  qk_status st = qk_import_desc(desc, desc->struct_size, &d, sizeof(d), sizeof(d), fn,
-                                "qk_cat_desc_init");
+  qk_status st =
+      qk_import_desc(desc, desc->struct_size, &d, sizeof(d), sizeof(d), fn, "qk_cat_desc_init");
   if (st != QK_SUCCESS) return st;
   if ((st = qk_act_check_pytorch(fn, d.numerics, "cat")) != QK_SUCCESS ||
       (st = qk_act_check_zero_point(fn, "output_zero_point", d.type, d.output_zero_point)) !=
@@ -48,8 +48,10 @@ qk_status qk_cat_create(const qk_cat_desc* desc, qk_cat** op_out) {
     return st;
   }
   if (d.input_count == 0 || d.inputs == NULL) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: input_count (%zu) must be nonzero and inputs "
-                   "not NULL", fn, d.input_count);
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "%s: input_count (%zu) must be nonzero and inputs "
+                   "not NULL",
+                   fn, d.input_count);
   }
   if (d.input_count > SIZE_MAX / sizeof(cat_input)) {
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: input_count %zu overflows", fn, d.input_count);
@@ -97,8 +99,8 @@ qk_status qk_cat_create(const qk_cat_desc* desc, qk_cat** op_out) {
     c->offset = offset;
     offset += in->channels;
     c->copy = in->scale == d.output_scale && in->zero_point == d.output_zero_point;
-    qk_act_requantize_table(d.type, in->scale, in->zero_point, d.output_scale,
-                            d.output_zero_point, c->table);
+    qk_act_requantize_table(d.type, in->scale, in->zero_point, d.output_scale, d.output_zero_point,
+                            c->table);
   }
   op->numerics = d.numerics;
   op->type = d.type;
@@ -167,19 +169,22 @@ static qk_status cat_run(const char* fn, const qk_cat* op, size_t pixels, const 
       return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: inputs[%zu] is NULL", fn, i);
     }
     if (!qk_mul_size(pixels, op->inputs[i].pixel_stride, &bytes)) {
-      return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu pixels exceed the address space", fn,
-                     pixels);
+      return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu pixels exceed the address space", fn, pixels);
     }
   }
   const size_t threads = qk_threadpool_threads(pool);
-  cat_plan plan = {.op = op, .inputs = inputs, .output = output, .pixels = pixels,
+  cat_plan plan = {.op = op,
+                   .inputs = inputs,
+                   .output = output,
+                   .pixels = pixels,
                    .tasks = qk_min_size(threads, pixels)};
   qk_threadpool_run(pool, cat_task, &plan, plan.tasks);
   if (qk_verbose_enabled()) {
-    qk_verbose_log("run cat pixels=%zu inputs=%zu C=%zu numerics=%s isa=%s ukernel=%s threads=%zu "
-                   "time=%.3fms",
-                   pixels, op->count, op->output_channels, qk_numerics_name(op->numerics),
-                   op->isa->name, op->lut.name, threads, (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run cat pixels=%zu inputs=%zu C=%zu numerics=%s isa=%s ukernel=%s threads=%zu "
+        "time=%.3fms",
+        pixels, op->count, op->output_channels, qk_numerics_name(op->numerics), op->isa->name,
+        op->lut.name, threads, (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
 }
@@ -224,8 +229,10 @@ qk_status qk_channel_shuffle_create(const qk_channel_shuffle_desc* desc,
   }
   size_t channels;
   if (d.groups == 0 || d.group_channels == 0) {
-    return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: groups (%zu) and group_channels (%zu) must be "
-                   "nonzero", fn, d.groups, d.group_channels);
+    return qk_fail(QK_ERROR_INVALID_ARGUMENT,
+                   "%s: groups (%zu) and group_channels (%zu) must be "
+                   "nonzero",
+                   fn, d.groups, d.group_channels);
   }
   if (!qk_mul_size(d.groups, d.group_channels, &channels)) {
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: groups x group_channels overflows", fn);
@@ -300,14 +307,18 @@ static qk_status shuffle_run(const char* fn, const qk_channel_shuffle* op, size_
     return qk_fail(QK_ERROR_SIZE_OVERFLOW, "%s: %zu pixels exceed the address space", fn, pixels);
   }
   const size_t threads = qk_threadpool_threads(pool);
-  shuffle_plan plan = {.op = op, .input = input, .output = output, .pixels = pixels,
+  shuffle_plan plan = {.op = op,
+                       .input = input,
+                       .output = output,
+                       .pixels = pixels,
                        .tasks = qk_min_size(threads, pixels)};
   qk_threadpool_run(pool, shuffle_task, &plan, plan.tasks);
   if (qk_verbose_enabled()) {
-    qk_verbose_log("run channel_shuffle pixels=%zu groups=%zu C=%zu isa=%s ukernel=%s threads=%zu "
-                   "time=%.3fms",
-                   pixels, op->groups, op->channels, op->isa->name, op->shuffle.name, threads,
-                   (qk_now_seconds() - t0) * 1e3);
+    qk_verbose_log(
+        "run channel_shuffle pixels=%zu groups=%zu C=%zu isa=%s ukernel=%s threads=%zu "
+        "time=%.3fms",
+        pixels, op->groups, op->channels, op->isa->name, op->shuffle.name, threads,
+        (qk_now_seconds() - t0) * 1e3);
   }
   return QK_SUCCESS;
 }

@@ -3,8 +3,8 @@
 // directory. Outputs must be the library's bytes on the same data (the library itself is checked
 // against PyTorch by activation_test); failures exit 2 (command line) or 1 (anything else) with one
 // line on stderr and no output file.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -127,17 +127,20 @@ TEST_F(CliAct, UnaryOpsMatchLibrary) {
       {"hardswish", QK_UNARY_HARDSWISH, {"--output-scale", "0.0123", "--output-zero-point", "20"}},
       {"hardsigmoid", QK_UNARY_HARDSIGMOID, {}},
       {"sigmoid", QK_UNARY_SIGMOID, {}},
-      {"leaky-relu", QK_UNARY_LEAKY_RELU,
+      {"leaky-relu",
+       QK_UNARY_LEAKY_RELU,
        {"--negative-slope", "0.2", "--output-scale", "0.0123", "--output-zero-point", "20"}},
-      {"requantize", QK_UNARY_REQUANTIZE, {"--output-scale", "0.0123", "--output-zero-point", "20"}},
+      {"requantize",
+       QK_UNARY_REQUANTIZE,
+       {"--output-scale", "0.0123", "--output-zero-point", "20"}},
   };
   for (const char* numerics : {"pytorch-qnnpack", "pytorch-onednn-1.13"}) {
     for (int s8 = 0; s8 < 2; s8++) {
       Save("x.npy", s8 ? QK_NPY_I8 : QK_NPY_U8, shape, x);
       for (const Case& c : cases) {
-        std::vector<std::string> args = {c.cmd, "--input", Path("x.npy"), "--output", Path("y.npy"),
-                                         "--scale", "0.0371", "--zero-point", "7", "--numerics",
-                                         numerics};
+        std::vector<std::string> args = {c.cmd,         "--input",    Path("x.npy"), "--output",
+                                         Path("y.npy"), "--scale",    "0.0371",      "--zero-point",
+                                         "7",           "--numerics", numerics};
         args.insert(args.end(), c.args.begin(), c.args.end());
         const Outcome o = RunQk(args);
         ASSERT_EQ(o.status, 0) << c.cmd << ": " << o.err;
@@ -173,9 +176,10 @@ TEST_F(CliAct, NhwcMemoryFormatIsTheChannelsLastOrder) {
   const std::vector<size_t> shape = {1, 3, 5, 29};  // 435 elements
   const std::vector<uint8_t> x = Data(435, 2);
   Save("x.npy", QK_NPY_U8, shape, x);
-  const Outcome o = RunQk({"hardswish", "--input", Path("x.npy"), "--output", Path("y.npy"), "--scale",
-                         "0.1", "--zero-point", "128", "--output-scale", "0.07", "--output-zero-point",
-                         "3", "--numerics", "pytorch-onednn-1.13", "--memory-format", "nhwc"});
+  const Outcome o =
+      RunQk({"hardswish", "--input", Path("x.npy"), "--output", Path("y.npy"), "--scale", "0.1",
+             "--zero-point", "128", "--output-scale", "0.07", "--output-zero-point", "3",
+             "--numerics", "pytorch-onednn-1.13", "--memory-format", "nhwc"});
   ASSERT_EQ(o.status, 0) << o.err;
   qk_unary_desc d;
   qk_unary_desc_init(&d);
@@ -203,9 +207,10 @@ TEST_F(CliAct, CatAndChannelShuffle) {
   const std::vector<uint8_t> a = Data(2 * 3 * 4 * 5, 3), b = Data(2 * 2 * 4 * 5, 4);
   Save("a.npy", QK_NPY_I8, {2, 3, 4, 5}, a);
   Save("b.npy", QK_NPY_I8, {2, 2, 4, 5}, b);
-  Outcome o = RunQk({"cat", "--input", Path("a.npy"), "--input-scale", "0.05", "--input-zero-point",
-                   "-3", "--input=" + Path("b.npy"), "--input-scale=0.02", "--input-zero-point=9",
-                   "--output", Path("y.npy"), "--output-scale", "0.04", "--output-zero-point", "1"});
+  Outcome o =
+      RunQk({"cat", "--input", Path("a.npy"), "--input-scale", "0.05", "--input-zero-point", "-3",
+             "--input=" + Path("b.npy"), "--input-scale=0.02", "--input-zero-point=9", "--output",
+             Path("y.npy"), "--output-scale", "0.04", "--output-zero-point", "1"});
   ASSERT_EQ(o.status, 0) << o.err;
   qk_cat_input ins[2] = {{3, 0.05, -3, 0}, {2, 0.02, 9, 0}};
   qk_cat_desc d;
@@ -234,7 +239,8 @@ TEST_F(CliAct, CatAndChannelShuffle) {
 
   const std::vector<uint8_t> x = Data(6 * 2 * 3, 5);
   Save("x.npy", QK_NPY_U8, {1, 6, 2, 3}, x);
-  o = RunQk({"channel-shuffle", "--input", Path("x.npy"), "--output", Path("y.npy"), "--groups", "2"});
+  o = RunQk(
+      {"channel-shuffle", "--input", Path("x.npy"), "--output", Path("y.npy"), "--groups", "2"});
   ASSERT_EQ(o.status, 0) << o.err;
   std::vector<uint8_t> want(x.size());
   for (size_t c = 0; c < 6; c++)  // out channel c = in channel (c % 2) * 3 + c / 2
@@ -250,32 +256,43 @@ TEST_F(CliAct, Failures) {
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "abc", "--zero-point", "1"}, 2);
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "-1", "--zero-point", "1"}, 2);
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--output-scale", "0.2"}, 2);
+                 "--output-scale", "0.2"},
+                2);
+  ExpectFailure(
+      {"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1", "--min", "0"},
+      2);
+  ExpectFailure({"hardswish", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1"},
+                2);
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--min", "0"}, 2);
-  ExpectFailure({"hardswish", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1"}, 2);
+                 "--memory-format", "nchwc"},
+                2);
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--memory-format", "nchwc"}, 2);
+                 "--aten-vector-block", "100"},
+                2);
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--aten-vector-block", "100"}, 2);
-  ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--numerics", "nope"}, 2);
+                 "--numerics", "nope"},
+                2);
   ExpectFailure({"relu", "--input", Path("missing.npy"), "--output", y, "--scale", "0.1",
-                 "--zero-point", "1"}, 1);
-  ExpectFailure({"relu", "--input", Path("f.npy"), "--output", y, "--scale", "0.1", "--zero-point",
-                 "1"}, 1);
+                 "--zero-point", "1"},
+                1);
+  ExpectFailure(
+      {"relu", "--input", Path("f.npy"), "--output", y, "--scale", "0.1", "--zero-point", "1"}, 1);
   ExpectFailure({"relu", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "-1"}, 1);
   ExpectFailure({"sigmoid", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--numerics", "tflite"}, 1);  // QK_ERROR_UNSUPPORTED
-  ExpectFailure({"hardswish", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
-                 "--output-scale", "0.1", "--output-zero-point", "0", "--numerics",
-                 "pytorch-onednn"}, 1);
+                 "--numerics", "tflite"},
+                1);  // QK_ERROR_UNSUPPORTED
+  ExpectFailure(
+      {"hardswish", "--input", x, "--output", y, "--scale", "0.1", "--zero-point", "1",
+       "--output-scale", "0.1", "--output-zero-point", "0", "--numerics", "pytorch-onednn"},
+      1);
   ExpectFailure({"cat", "--output", y, "--output-scale", "0.1", "--output-zero-point", "0"}, 2);
   ExpectFailure({"cat", "--input", x, "--input-scale", "0.1", "--output", y, "--output-scale",
-                 "0.1", "--output-zero-point", "0"}, 2);
-  ExpectFailure({"cat", "--input", x, "--input-scale", "0.1", "--input-zero-point", "3",
-                 "--input", Path("f.npy"), "--input-scale", "0.1", "--input-zero-point", "3",
-                 "--output", y, "--output-scale", "0.1", "--output-zero-point", "0"}, 1);
+                 "0.1", "--output-zero-point", "0"},
+                2);
+  ExpectFailure({"cat", "--input", x, "--input-scale", "0.1", "--input-zero-point", "3", "--input",
+                 Path("f.npy"), "--input-scale", "0.1", "--input-zero-point", "3", "--output", y,
+                 "--output-scale", "0.1", "--output-zero-point", "0"},
+                1);
   ExpectFailure({"channel-shuffle", "--input", x, "--output", y, "--groups", "0"}, 2);
   ExpectFailure({"channel-shuffle", "--input", x, "--output", y, "--groups", "3"}, 1);
   ExpectFailure({"channel-shuffle", "--input", x, "--output", y}, 2);

@@ -16,7 +16,8 @@ static int parse_double_scale(const char* option, const char* text, double* out,
   char* end;
   errno = 0;
   const double v = strtod(text, &end);
-  if (end == text || *end != '\0') return fail(f, EXIT_USAGE, "--%s '%s' is not a number", option, text);
+  if (end == text || *end != '\0')
+    return fail(f, EXIT_USAGE, "--%s '%s' is not a number", option, text);
   if (errno == ERANGE || !isfinite(v) || !(v > 0.0)) {
     return fail(f, EXIT_USAGE, "--%s %s must be a positive, finite number", option, text);
   }
@@ -28,7 +29,8 @@ static int parse_float(const char* option, const char* text, float* out, failure
   char* end;
   errno = 0;
   const float v = strtof(text, &end);
-  if (end == text || *end != '\0') return fail(f, EXIT_USAGE, "--%s '%s' is not a number", option, text);
+  if (end == text || *end != '\0')
+    return fail(f, EXIT_USAGE, "--%s '%s' is not a number", option, text);
   if (errno == ERANGE || !isfinite(v)) {
     return fail(f, EXIT_USAGE, "--%s %s must be a finite float32 value", option, text);
   }
@@ -118,8 +120,9 @@ typedef struct unary_spec {
 } unary_spec;
 
 static const unary_spec k_unary[] = {
-    {"relu", QK_UNARY_RELU, "qk relu --input X.npy --output Y.npy --scale F --zero-point I\n\n"
-                            "y = max(q, zero_point); Y keeps X's quantization.\n"},
+    {"relu", QK_UNARY_RELU,
+     "qk relu --input X.npy --output Y.npy --scale F --zero-point I\n\n"
+     "y = max(q, zero_point); Y keeps X's quantization.\n"},
     {"clamp", QK_UNARY_CLAMP,
      "qk clamp --input X.npy --output Y.npy --scale F --zero-point I [--min A] [--max B]\n\n"
      "hardtanh / relu6 / clamp: y = clamp(q, quantize(A), quantize(B)) with X's quantization\n"
@@ -157,7 +160,8 @@ static int run_unary(const unary_spec* spec, int argc, char** argv, failure* f) 
   }
   if ((s = require(&o, k_unary_options, U_INPUT, f)) ||
       (s = require(&o, k_unary_options, U_OUTPUT, f)) ||
-      (s = require(&o, k_unary_options, U_SCALE, f)) || (s = require(&o, k_unary_options, U_ZP, f))) {
+      (s = require(&o, k_unary_options, U_SCALE, f)) ||
+      (s = require(&o, k_unary_options, U_ZP, f))) {
     return s;
   }
   const bool needs_out = spec->op == QK_UNARY_HARDSWISH || spec->op == QK_UNARY_LEAKY_RELU ||
@@ -185,12 +189,15 @@ static int run_unary(const unary_spec* spec, int argc, char** argv, failure* f) 
       (s = parse_int("zero-point", o.value[U_ZP], -128, 255, &zp, f)) ||
       (o.value[U_OUT_SCALE] &&
        (s = parse_double_scale("output-scale", o.value[U_OUT_SCALE], &d.output_scale, f))) ||
-      (o.value[U_OUT_ZP] && (s = parse_int("output-zero-point", o.value[U_OUT_ZP], -128, 255, &ozp, f))) ||
+      (o.value[U_OUT_ZP] &&
+       (s = parse_int("output-zero-point", o.value[U_OUT_ZP], -128, 255, &ozp, f))) ||
       (o.value[U_MIN] && (s = parse_float("min", o.value[U_MIN], &d.min, f))) ||
       (o.value[U_MAX] && (s = parse_float("max", o.value[U_MAX], &d.max, f))) ||
-      (o.value[U_SLOPE] && (s = parse_float("negative-slope", o.value[U_SLOPE], &d.negative_slope, f))) ||
+      (o.value[U_SLOPE] &&
+       (s = parse_float("negative-slope", o.value[U_SLOPE], &d.negative_slope, f))) ||
       (o.value[U_NUMERICS] && (s = parse_numerics(o.value[U_NUMERICS], &d.numerics, f))) ||
-      (o.value[U_BLOCK] && (s = parse_int("aten-vector-block", o.value[U_BLOCK], 64, 128, &block, f)))) {
+      (o.value[U_BLOCK] &&
+       (s = parse_int("aten-vector-block", o.value[U_BLOCK], 64, 128, &block, f)))) {
     return s;
   }
   if (block != 0 && block != 64 && block != 128) {
@@ -200,7 +207,8 @@ static int run_unary(const unary_spec* spec, int argc, char** argv, failure* f) 
     if (strcmp(o.value[U_FORMAT], "nhwc") == 0) {
       nhwc = true;
     } else if (strcmp(o.value[U_FORMAT], "nchw") != 0) {
-      return fail(f, EXIT_USAGE, "--memory-format must be nchw or nhwc, got '%s'", o.value[U_FORMAT]);
+      return fail(f, EXIT_USAGE, "--memory-format must be nchw or nhwc, got '%s'",
+                  o.value[U_FORMAT]);
     }
   }
   d.input_zero_point = (int32_t)zp;
@@ -301,7 +309,8 @@ static int take_repeated(int* argc, char** argv, const char* name, const char** 
       argv[w++] = argv[i];
       continue;
     }
-    if (*n == CAT_MAX_INPUTS) return fail(f, EXIT_USAGE, "more than %d --%s options", CAT_MAX_INPUTS, name);
+    if (*n == CAT_MAX_INPUTS)
+      return fail(f, EXIT_USAGE, "more than %d --%s options", CAT_MAX_INPUTS, name);
     if (a[2 + len] == '=') {
       values[(*n)++] = a + 3 + len;
     } else if (i + 1 < *argc) {
@@ -332,10 +341,13 @@ int run_cat(int argc, char** argv, failure* f) {
   if ((s = parse_options(argc, argv, k_cat_options, C_COUNT, &o, f))) return s;
   if (np == 0) return fail(f, EXIT_USAGE, "missing option --input");
   if (ns != np || nz != np) {
-    return fail(f, EXIT_USAGE, "give one --input-scale and one --input-zero-point per --input (%d "
-                "inputs, %d scales, %d zero points)", np, ns, nz);
+    return fail(f, EXIT_USAGE,
+                "give one --input-scale and one --input-zero-point per --input (%d "
+                "inputs, %d scales, %d zero points)",
+                np, ns, nz);
   }
-  if ((s = require(&o, k_cat_options, C_OUTPUT, f)) || (s = require(&o, k_cat_options, C_OUT_SCALE, f)) ||
+  if ((s = require(&o, k_cat_options, C_OUTPUT, f)) ||
+      (s = require(&o, k_cat_options, C_OUT_SCALE, f)) ||
       (s = require(&o, k_cat_options, C_OUT_ZP, f))) {
     return s;
   }
@@ -366,13 +378,15 @@ int run_cat(int argc, char** argv, failure* f) {
   size_t total = 0;
   char error[QK_NPY_ERROR_SIZE];
   for (int i = 0; i < np && s == EXIT_OK; i++) {
-    if ((s = load(paths[i], &xs[i], f)) || (s = require_rank(paths[i], "input", &xs[i], 4, "NCHW", f)) ||
+    if ((s = load(paths[i], &xs[i], f)) ||
+        (s = require_rank(paths[i], "input", &xs[i], 4, "NCHW", f)) ||
         (s = input_dtype(paths[i], &xs[i], &d.type, f))) {
       break;
     }
     if (i > 0 && (xs[i].dtype != xs[0].dtype || xs[i].shape[0] != xs[0].shape[0] ||
                   xs[i].shape[2] != xs[0].shape[2] || xs[i].shape[3] != xs[0].shape[3])) {
-      s = fail(f, EXIT_ERROR, "%s: inputs must share dtype, N, H and W with %s", paths[i], paths[0]);
+      s = fail(f, EXIT_ERROR, "%s: inputs must share dtype, N, H and W with %s", paths[i],
+               paths[0]);
       break;
     }
     ins[i].channels = xs[i].shape[1];
@@ -391,11 +405,14 @@ int run_cat(int argc, char** argv, failure* f) {
     } else if (y.count != 0) {
       const void* ptrs[CAT_MAX_INPUTS];
       for (int i = 0; i < np && s == EXIT_OK; i++) {
-        if ((nhwc[i] = malloc(xs[i].count + 1)) == NULL) s = fail(f, EXIT_ERROR, "out of memory");
-        else to_nhwc(xs[i].data, xs[i].shape, nhwc[i]);
+        if ((nhwc[i] = malloc(xs[i].count + 1)) == NULL)
+          s = fail(f, EXIT_ERROR, "out of memory");
+        else
+          to_nhwc(xs[i].data, xs[i].shape, nhwc[i]);
         ptrs[i] = nhwc[i];
       }
-      if (s == EXIT_OK && (ynhwc = malloc(y.count)) == NULL) s = fail(f, EXIT_ERROR, "out of memory");
+      if (s == EXIT_OK && (ynhwc = malloc(y.count)) == NULL)
+        s = fail(f, EXIT_ERROR, "out of memory");
       if (s == EXIT_OK && (st = qk_cat_run(op, pixels, ptrs, ynhwc)) != QK_SUCCESS) {
         s = library_error(st, f);
       }
@@ -438,7 +455,8 @@ int run_channel_shuffle(int argc, char** argv, failure* f) {
     return EXIT_OK;
   }
   long long groups;
-  if ((s = require(&o, k_shuffle_options, S_INPUT, f)) || (s = require(&o, k_shuffle_options, S_OUTPUT, f)) ||
+  if ((s = require(&o, k_shuffle_options, S_INPUT, f)) ||
+      (s = require(&o, k_shuffle_options, S_OUTPUT, f)) ||
       (s = require(&o, k_shuffle_options, S_GROUPS, f)) ||
       (s = parse_int("groups", o.value[S_GROUPS], 1, 1 << 24, &groups, f))) {
     return s;
@@ -456,8 +474,8 @@ int run_channel_shuffle(int argc, char** argv, failure* f) {
       (s = input_dtype(o.value[S_INPUT], &x, &d.type, f))) {
     /* s set */
   } else if (x.shape[1] % (size_t)groups != 0) {
-    s = fail(f, EXIT_ERROR, "%s: channels (%zu) are not a multiple of --groups %lld", o.value[S_INPUT],
-             x.shape[1], groups);
+    s = fail(f, EXIT_ERROR, "%s: channels (%zu) are not a multiple of --groups %lld",
+             o.value[S_INPUT], x.shape[1], groups);
   } else if (!qk_npy_alloc(&y, x.dtype, 4, x.shape, error, sizeof(error))) {
     s = fail(f, EXIT_ERROR, "%s", error);
   } else if (x.count != 0) {
@@ -469,7 +487,8 @@ int run_channel_shuffle(int argc, char** argv, failure* f) {
       s = fail(f, EXIT_ERROR, "out of memory");
     } else {
       to_nhwc(x.data, x.shape, a);
-      if ((st = qk_channel_shuffle_run(op, x.shape[0] * x.shape[2] * x.shape[3], a, b)) != QK_SUCCESS) {
+      if ((st = qk_channel_shuffle_run(op, x.shape[0] * x.shape[2] * x.shape[3], a, b)) !=
+          QK_SUCCESS) {
         s = library_error(st, f);
       } else {
         to_nchw(b, x.shape, y.data);
