@@ -2,7 +2,7 @@
  * requantize): at create, a 256-entry byte table per code path from the framework's exact
  * per-element formula; at run, the ISA's lookup microkernel (arch/ukernel.h, qk_lut_*).
  *
- * The formulas (docs/ops-activation.md, verified against torch 1.13 by tools/golden/gen_act.py):
+ * The formulas (docs/ops-activation.md, verified against torch 1.13 and 2.6 by tools/golden/gen_act.py [--torch26]):
  * - QNNPACK's lookup-table operators (engine qnnpack, u8: hardswish, hardsigmoid, sigmoid):
  *   qnnpack/src/{hardswish,hardsigmoid,sigmoid}.c: float math, zero point added in float before
  *   lrintf, clamp to [0, 255]. Position-independent.
@@ -182,6 +182,16 @@ static void qnnpack_table(const qk_unary_desc* d, double os, int32_t ozp, uint8_
 static float hardswish(float x) { return x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
 static float hardsigmoid(float x) { return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
 
+/* PyTorch 2.x's qsigmoid_kernel SIMD lambda dequantizes as (q - zp) * scale, not with the FMA
+ * premul form of 1.13 (measured with torch 2.6, engines onednn and qnnpack (qint8), in
+ * tools/golden/gen_act.py --torch26: the 1.13 form fails 5 kept cases, variant
+ * "sigmoid_other_dequant"). The modes that stand for 2.x: pytorch-onednn, pytorch-x86 (an engine
+ * 2.x only has) and pytorch-qnnpack (which follows 2.x where the releases differ). */
+static bool sigmoid_plain_dequant(qk_numerics m) {
+  return m == QK_NUMERICS_PYTORCH_ONEDNN || m == QK_NUMERICS_PYTORCH_X86 ||
+         m == QK_NUMERICS_PYTORCH_QNNPACK;
+}
+
 /* One ATen path (vector = the SIMD body) of the op for every byte. */
 static void aten_table(const qk_unary_desc* d, bool vector, double os, int32_t ozp,
                        uint8_t table[256]) {
@@ -191,7 +201,9 @@ static void aten_table(const qk_unary_desc* d, bool vector, double os, int32_t o
   const int32_t izp = d->input_zero_point;
   for (int b = 0; b < 256; b++) {
     const int32_t q = byte_value(d->type, b);
-    const float x = vector ? dequantize_fma(is, izp, q) : dequantize_val(is, izp, q);
+    const float x = vector && !(d->op == QK_UNARY_SIGMOID && sigmoid_plain_dequant(d->numerics))
+                        ? dequantize_fma(is, izp, q)
+                        : dequantize_val(is, izp, q);
     int32_t y = 0;
     switch (d->op) {
       case QK_UNARY_RELU: y = q > izp ? q : izp; break;
@@ -257,14 +269,6 @@ static qk_status check_desc(const qk_unary_desc* d, double* os, int32_t* ozp) {
   }
   qk_status st = qk_act_check_pytorch(fn, d->numerics, name);
   if (st != QK_SUCCESS) return st;
-  const bool aten_float = d->op == QK_UNARY_HARDSWISH || d->op == QK_UNARY_HARDSIGMOID ||
-                          d->op == QK_UNARY_SIGMOID || d->op == QK_UNARY_LEAKY_RELU;
-  if (aten_float && d->numerics == QK_NUMERICS_PYTORCH_ONEDNN && !uses_qnnpack_table(d)) {
-    return qk_fail(QK_ERROR_UNSUPPORTED,
-                   "%s: %s with numerics pytorch-onednn (PyTorch >= 2.2) is not supported: its "
-                   "ATen kernel changed after 1.13 and is not verified (use pytorch-onednn-1.13)",
-                   fn, name);
-  }
   if (d->channels == 0) {
     return qk_fail(QK_ERROR_INVALID_ARGUMENT, "%s: channels must be nonzero", fn);
   }

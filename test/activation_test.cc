@@ -36,8 +36,11 @@ qk_unary_op OpFromName(const std::string& s) {
   return QK_UNARY_RELU;
 }
 
-qk_numerics EngineNumerics(const std::string& e) {
-  return e == "qnnpack" ? QK_NUMERICS_PYTORCH_QNNPACK : QK_NUMERICS_PYTORCH_ONEDNN_1_13;
+// torch 1.13 files (act-*.txt): onednn engine = pytorch-onednn-1.13; torch 2.6 files
+// (act-torch26-*.txt, tools/golden/gen_act.py --torch26): pytorch-onednn. qnnpack = pytorch-qnnpack.
+qk_numerics EngineNumerics(const std::string& e, bool torch26 = false) {
+  if (e == "qnnpack") return QK_NUMERICS_PYTORCH_QNNPACK;
+  return torch26 ? QK_NUMERICS_PYTORCH_ONEDNN : QK_NUMERICS_PYTORCH_ONEDNN_1_13;
 }
 
 struct UnaryDeleter {
@@ -52,6 +55,7 @@ struct UnaryCase {
   float p1, p2;
   size_t n, a, b;
   std::vector<uint8_t> want;
+  qk_numerics numerics;
   std::vector<uint8_t> Input() const {
     std::vector<uint8_t> x(n);
     for (size_t i = 0; i < n; i++) x[i] = (uint8_t)((a * i + b) & 255);
@@ -59,9 +63,10 @@ struct UnaryCase {
   }
 };
 
-std::vector<UnaryCase> LoadUnary() {
-  std::ifstream f(QK_ACT_GOLDEN_DIR "/act-unary.txt");
-  EXPECT_TRUE(f.good()) << "cannot open act-unary.txt";
+std::vector<UnaryCase> LoadUnary(bool torch26 = false) {
+  const char* name = torch26 ? "act-torch26-unary.txt" : "act-unary.txt";
+  std::ifstream f(std::string(QK_ACT_GOLDEN_DIR "/") + name);
+  EXPECT_TRUE(f.good()) << "cannot open " << name;
   std::vector<UnaryCase> cases;
   for (std::string line; std::getline(f, line);) {
     if (line.empty() || line[0] == '#') continue;
@@ -72,6 +77,13 @@ std::vector<UnaryCase> LoadUnary() {
         c.p2 >> c.n >> c.a >> c.b >> hex;
     c.want = FromHex(hex);
     EXPECT_EQ(c.want.size(), c.n) << line.substr(0, 80);
+    c.numerics = EngineNumerics(c.engine, torch26);
+    // torch 1.13's qnnpack-engine qint8 sigmoid is ATen's 1.13 kernel (FMA dequantization);
+    // pytorch-qnnpack follows 2.x (plain dequantization, act-torch26-unary.txt), so these runs
+    // check the 1.13 arithmetic under pytorch-onednn-1.13, which shares it.
+    if (!torch26 && c.engine == "qnnpack" && c.op == "sigmoid" && c.dtype == "s8") {
+      c.numerics = QK_NUMERICS_PYTORCH_ONEDNN_1_13;
+    }
     cases.push_back(c);
   }
   return cases;
@@ -80,7 +92,7 @@ std::vector<UnaryCase> LoadUnary() {
 qk_unary_desc DescFor(const UnaryCase& c, size_t channels) {
   qk_unary_desc d;
   qk_unary_desc_init(&d);
-  d.numerics = EngineNumerics(c.engine);
+  d.numerics = c.numerics;
   d.op = OpFromName(c.op);
   d.channels = channels;
   d.type = c.dtype == "u8" ? QK_DTYPE_U8 : QK_DTYPE_S8;
@@ -100,8 +112,8 @@ qk_unary_desc DescFor(const UnaryCase& c, size_t channels) {
 
 // Every golden run, on every ISA: dense as n pixels of 1 channel, as pixels of C channels with
 // padded pixel strides, and threaded.
-void UnaryGolden(bool threaded) {
-  const std::vector<UnaryCase> cases = LoadUnary();
+void UnaryGolden(bool torch26, bool threaded) {
+  const std::vector<UnaryCase> cases = LoadUnary(torch26);
   ASSERT_GT(cases.size(), 500u);
   // threaded (ActivationGolden.UnaryThreaded): runs 0, 32 and 64, also on a 2-thread pool.
   // Otherwise no pool exists: an idle pool's threads slow a loop by 100x under qemu.
@@ -177,30 +189,32 @@ void UnaryGolden(bool threaded) {
         }
       }
     }
-    std::printf(
-        "[ golden ] unary on %s: qnnpack %zu runs / %zu outputs, onednn-1.13 %zu runs / %zu "
-        "outputs, 0 mismatches\n",
-        isa.c_str(), runs[0], outputs[0], runs[1], outputs[1]);
+    std::printf("[ golden ] unary (torch %s) on %s: qnnpack %zu runs / %zu outputs, %s %zu runs / "
+                "%zu outputs, %s\n",
+                torch26 ? "2.6" : "1.13", isa.c_str(), runs[0], outputs[0],
+                torch26 ? "onednn" : "onednn-1.13", runs[1], outputs[1],
+                ::testing::Test::HasFailure() ? "MISMATCHES" : "0 mismatches");
     ran.push_back(isa);
   }
   qk_threadpool_delete(pool);
   EXPECT_FALSE(ran.empty());
 }
 
-TEST(ActivationGolden, UnaryAllIsas) { UnaryGolden(false); }
+TEST(ActivationGolden, UnaryAllIsas) { UnaryGolden(false, false); }
+TEST(ActivationGolden, UnaryTorch26AllIsas) { UnaryGolden(true, false); }
 // Not built for aarch64: under qemu-aarch64 on a loaded 2-core host one pooled run took > 90 s
 // (the pool's idle threads), and ci/test-arm64.sh allows no skipped test. The threaded path is
 // ISA-independent C; UnaryAllIsas covers the ARM kernels.
 #if !defined(__aarch64__)
-TEST(ActivationGolden, UnaryThreaded) { UnaryGolden(true); }
+TEST(ActivationGolden, UnaryThreaded) { UnaryGolden(false, true); }
 #endif
 
 struct CatDeleter {
   void operator()(qk_cat* op) const { qk_cat_delete(op); }
 };
 
-TEST(ActivationGolden, CatAllIsas) {
-  std::ifstream f(QK_ACT_GOLDEN_DIR "/act-cat.txt");
+void CatGoldenAllIsas(bool torch26) {
+  std::ifstream f(std::string(QK_ACT_GOLDEN_DIR "/") + (torch26 ? "act-torch26-cat.txt" : "act-cat.txt"));
   ASSERT_TRUE(f.good());
   std::vector<std::string> lines;
   for (std::string line; std::getline(f, line);) {
@@ -242,7 +256,7 @@ TEST(ActivationGolden, CatAllIsas) {
       ASSERT_EQ(want.size(), pixels * total);
       qk_cat_desc d;
       qk_cat_desc_init(&d);
-      d.numerics = EngineNumerics(engine);
+      d.numerics = EngineNumerics(engine, torch26);
       d.type = dtype == "u8" ? QK_DTYPE_U8 : QK_DTYPE_S8;
       d.input_count = k;
       d.inputs = ins.data();
@@ -265,10 +279,14 @@ TEST(ActivationGolden, CatAllIsas) {
       }
       outputs += pixels * total;
     }
-    std::printf("[ golden ] cat on %s: %zu cases (%zu inputs copied), %zu outputs, 0 mismatches\n",
-                isa.c_str(), lines.size(), copies, outputs);
+    std::printf("[ golden ] cat (torch %s) on %s: %zu cases (%zu inputs copied), %zu outputs, %s\n",
+                torch26 ? "2.6" : "1.13", isa.c_str(), lines.size(), copies, outputs,
+                ::testing::Test::HasFailure() ? "MISMATCHES" : "0 mismatches");
   }
 }
+
+TEST(ActivationGolden, CatAllIsas) { CatGoldenAllIsas(false); }
+TEST(ActivationGolden, CatTorch26AllIsas) { CatGoldenAllIsas(true); }
 
 // ---- the lookup microkernel of every runnable ISA vs the generic one ----
 class LutUkernelTest : public testing::TestWithParam<const qk_isa_config*> {};
@@ -437,8 +455,7 @@ TEST(ActivationErrors, UnaryCreate) {
   EXPECT_EQ(with([](qk_unary_desc& e) { e.numerics = QK_NUMERICS_ONNXRUNTIME; }),
             QK_ERROR_UNSUPPORTED);
   EXPECT_EQ(with([](qk_unary_desc& e) { e.numerics = QK_NUMERICS_XNNPACK; }), QK_ERROR_UNSUPPORTED);
-  EXPECT_EQ(with([](qk_unary_desc& e) { e.numerics = QK_NUMERICS_PYTORCH_ONEDNN; }),
-            QK_ERROR_UNSUPPORTED);
+  EXPECT_EQ(with([](qk_unary_desc& e) { e.numerics = QK_NUMERICS_PYTORCH_ONEDNN; }), QK_SUCCESS);
   EXPECT_EQ(with([](qk_unary_desc& e) {
               e.numerics = QK_NUMERICS_PYTORCH_ONEDNN;
               e.op = QK_UNARY_REQUANTIZE;

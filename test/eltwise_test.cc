@@ -1,4 +1,4 @@
-// Quantized add / add_relu / mul against real PyTorch 1.13 (test/data/golden/ops/eltwise-*.txt,
+// Quantized add / add_relu / mul against real PyTorch 1.13 and 2.6 (test/data/golden/ops/eltwise-*.txt,
 // tools/golden/gen_eltwise.py) on every ISA compiled in and runnable here, plus the API's
 // argument checks.
 #include <gtest/gtest.h>
@@ -298,6 +298,16 @@ void GoldenOnEveryIsa(const std::vector<Case>& cases, const char* what) {
 
 TEST(EltwiseGolden, AddMatchesPyTorch) { GoldenOnEveryIsa(AddCases(), "add"); }
 TEST(EltwiseGolden, MulMatchesPyTorch) { GoldenOnEveryIsa(MulCases(), "mul"); }
+// Real torch 2.6 (tools/debian13-root.sh; gen_eltwise.py --seed 26 --out .../eltwise-torch26).
+// Scale ratios where 2.6's XNNPACK asserts (aborts) or QNNPACK shifts by >= 32 are not in them.
+TEST(EltwiseGolden, AddMatchesPyTorch26) {
+  static const std::vector<Case> c = Load(QK_ELTWISE_GOLDEN_DIR "/eltwise-torch26-add.txt");
+  GoldenOnEveryIsa(c, "add (torch 2.6)");
+}
+TEST(EltwiseGolden, MulMatchesPyTorch26) {
+  static const std::vector<Case> c = Load(QK_ELTWISE_GOLDEN_DIR "/eltwise-torch26-mul.txt");
+  GoldenOnEveryIsa(c, "mul (torch 2.6)");
+}
 
 // Every engine / dtype / op of the generator is present, and the grids with both chunkings.
 TEST(EltwiseGolden, CoversEveryCombination) {

@@ -312,7 +312,11 @@ TEST_P(LinearGolden, BitExactOnEveryIsa) {
 INSTANTIATE_TEST_SUITE_P(Files, LinearGolden,
                          testing::Values("linear-qnnpack.txt", "linear-onednn.txt",
                                          "linear-onednn26-ref.txt", "linear-fbgemm.txt",
-                                         "linear-fbgemm-avx2.txt"),
+                                         "linear-fbgemm-avx2.txt",
+                                         // real torch 2.6 (tools/debian13-root.sh,
+                                         // gen_linear.py --torch26)
+                                         "linear-torch26-qnnpack.txt",
+                                         "linear-torch26-onednn.txt"),
                          [](const testing::TestParamInfo<const char*>& info) {
                            std::string s = info.param;
                            for (char& ch : s) {

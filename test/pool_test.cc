@@ -240,7 +240,11 @@ INSTANTIATE_TEST_SUITE_P(Files, PoolGolden,
                                          "onednn-max", "onednn-avg", "onednn-adaptive",
                                          "qnnpack-max-seed8", "qnnpack-avg-seed8",
                                          "qnnpack-adaptive-seed8", "onednn-max-seed8",
-                                         "onednn-avg-seed8", "onednn-adaptive-seed8"),
+                                         "onednn-avg-seed8", "onednn-adaptive-seed8",
+                                         // real torch 2.6 (gen_pool.py --torch26)
+                                         "torch26-qnnpack-max", "torch26-qnnpack-avg",
+                                         "torch26-qnnpack-adaptive", "torch26-onednn-max",
+                                         "torch26-onednn-avg", "torch26-onednn-adaptive"),
                          [](const testing::TestParamInfo<std::string>& i) {
                            std::string s = i.param;
                            for (char& ch : s) ch = ch == '-' ? '_' : ch;

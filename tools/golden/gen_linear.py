@@ -344,12 +344,15 @@ def main():
     ap.add_argument("--cases", type=int, default=80)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--torch26", action="store_true",
+                    help="run REAL torch 2.6 (inside tools/debian13-root.sh): engine onednn26-ref "
+                    "then runs torch's onednn engine and cross-checks with onednn3_ref.py")
     args = ap.parse_args()
-    real = args.engine != "onednn26-ref"
+    real = args.engine != "onednn26-ref" or args.torch26
     if real:
         import torch
         torch.set_num_threads(1)
-        torch.backends.quantized.engine = args.engine
+        torch.backends.quantized.engine = "onednn" if args.engine == "onednn26-ref" else args.engine
     rng = np.random.default_rng(args.seed)
     used, out, n_refused, surprises = set(), [], 0, []
     kinds = REFUSALS[args.engine]
@@ -386,16 +389,18 @@ def main():
                 surprises.append("case %d: accepted although expected refused (%s)" % (i + 1, refusal))
         out.append(format_case(c, i + 1, result))
     if real:
-        fw = "torch %s (Debian python3-torch), engine %s, 1 thread" % (torch.__version__, args.engine)
-        check = "every output was cross-checked against tools/golden/numerics_reference.py"
+        fw = "torch %s (Debian python3-torch), engine %s, 1 thread" % (
+            torch.__version__, torch.backends.quantized.engine)
+        check = "every output was cross-checked against tools/golden/" + (
+            "torch26/onednn3_ref.py" if args.engine == "onednn26-ref" else "numerics_reference.py")
     else:
         fw = ("no framework run: expected values from tools/golden/torch26/onednn3_ref.py "
               "requant_onednn3(op=\"linear\"), the team's reference verified against real "
               "PyTorch 2.6 (oneDNN 3.7.2) on 2000 linear cases, 0 mismatches (numerics/pytorch26.md)")
         check = "targeted cases: accumulators where ws' = f32(1/f32(1/ws)) and ws round differently"
     header = [FORMAT_MAGIC,
-              "# generator: tools/golden/gen_linear.py --engine %s --cases %d --seed %d"
-              % (args.engine, args.cases, args.seed),
+              "# generator: tools/golden/gen_linear.py --engine %s --cases %d --seed %d%s"
+              % (args.engine, args.cases, args.seed, " --torch26" if args.torch26 else ""),
               "# framework: " + fw + "; numpy " + np.__version__,
               "# seed %d, %d cases, %d of them 'expect unsupported'" % (args.seed, args.cases, n_refused),
               "# " + check]

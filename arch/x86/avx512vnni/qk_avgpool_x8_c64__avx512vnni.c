@@ -26,7 +26,7 @@ static inline __m512i requant16(__m512i acc, const qk_avgpool_params* p) {
 }
 
 static inline __mmask16 mask16(size_t n) {
-  return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+  return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
 }
 
 QK_DECLARE_AVGPOOL(qk_avgpool_x8_c64__avx512vnni) {
