@@ -78,8 +78,14 @@ def main():
             x_path = os.path.join(tmp, "x.npy")
             np.save(x_path, x.numpy())
             for threads in (int(t) for t in args.threads.split(",")):
-                t_torch = torch_latency(model, x, threads, args.runs)
                 t_qk, isa = qk_latency(args.qk, path, x_path, threads, args.runs)
+                try:
+                    t_torch = torch_latency(model, x, threads, args.runs)
+                except RuntimeError as e:  # e.g. torch 1.13's onednn failing on 2 threads
+                    torch.set_num_threads(1)
+                    print(f"| {name} | {engine} | {threads} | error: {str(e)[:60]} | "
+                          f"{t_qk:.2f} ({isa}) | |", flush=True)
+                    continue
                 print(f"| {name} | {engine} | {threads} | {t_torch:.2f} | {t_qk:.2f} ({isa}) | "
                       f"{t_torch / t_qk:.2f} |", flush=True)
     return 0
