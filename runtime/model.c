@@ -227,7 +227,6 @@ static qk_status parse_input(qk_model* m, const cJSON* in, size_t index) {
     }
     if ((s = qk_check_qparams(what, v->dtype, v->scale, zp)) != QK_SUCCESS) return s;
     v->zero_point = (int32_t)zp;
-    v->in_arena = true; /* converted from the caller's NCHW at step 0 */
   }
   v->model_input = (int)index;
   m->inputs[index] = vi;

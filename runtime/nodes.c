@@ -617,6 +617,20 @@ static qk_status binary_output(qk_model* m, const cJSON* js, qk_node* n, const c
   return QK_SUCCESS;
 }
 
+/* The fields qk_add_desc and qk_mul_desc share (same names, two struct types). */
+#define QK_FILL_BINARY_DESC(d, m, a, b, y) \
+  do {                                     \
+    (d).numerics = (m)->numerics;          \
+    (d).channels = (a)->shape[1];          \
+    (d).type = (a)->dtype;                 \
+    (d).a_scale = (a)->scale;              \
+    (d).a_zero_point = (a)->zero_point;    \
+    (d).b_scale = (b)->scale;              \
+    (d).b_zero_point = (b)->zero_point;    \
+    (d).output_scale = (y)->scale;         \
+    (d).output_zero_point = (y)->zero_point; \
+  } while (0)
+
 static qk_status parse_add(qk_model* m, const qk_st_file* f, const cJSON* js, qk_node* n,
                            const char* what) {
   (void)f;
@@ -628,15 +642,7 @@ static qk_status parse_add(qk_model* m, const qk_st_file* f, const cJSON* js, qk
   qk_add_desc_init(&d);
   if ((s = binary_output(m, js, n, what, a, &d.relu)) != QK_SUCCESS) return s;
   const qk_value* y = &m->values[n->output];
-  d.numerics = m->numerics;
-  d.channels = a->shape[1];
-  d.type = a->dtype;
-  d.a_scale = a->scale;
-  d.a_zero_point = a->zero_point;
-  d.b_scale = b->scale;
-  d.b_zero_point = b->zero_point;
-  d.output_scale = y->scale;
-  d.output_zero_point = y->zero_point;
+  QK_FILL_BINARY_DESC(d, m, a, b, y);
   qk_add* op = NULL;
   if ((s = qk_add_create(&d, &op)) != QK_SUCCESS) return qk_fail_with_last(s, what);
   n->op = op;
@@ -673,15 +679,7 @@ static qk_status parse_mul(qk_model* m, const qk_st_file* f, const cJSON* js, qk
   qk_mul_desc_init(&d);
   if ((s = binary_output(m, js, n, what, a, &d.relu)) != QK_SUCCESS) return s;
   const qk_value* y = &m->values[n->output];
-  d.numerics = m->numerics;
-  d.channels = a->shape[1];
-  d.type = a->dtype;
-  d.a_scale = a->scale;
-  d.a_zero_point = a->zero_point;
-  d.b_scale = b->scale;
-  d.b_zero_point = b->zero_point;
-  d.output_scale = y->scale;
-  d.output_zero_point = y->zero_point;
+  QK_FILL_BINARY_DESC(d, m, a, b, y);
   d.broadcast_b = broadcast;
   qk_mul* op = NULL;
   if ((s = qk_mul_create(&d, &op)) != QK_SUCCESS) return qk_fail_with_last(s, what);

@@ -261,13 +261,12 @@ class _Exporter:
             y = saved["flatten"](x, start_dim, end_dim)
             if self.depth == 0 and x.is_quantized:
                 counter[0] += 1
-                if start_dim != 1 or end_dim != -1 or x.dim() != 4:
-                    self.guarded("torch.flatten", lambda: (_ for _ in ()).throw(ValueError(
-                        f"torch.flatten(start_dim={start_dim}, end_dim={end_dim}) of a "
-                        f"{x.dim()}-D tensor (only a 4-D tensor from dim 1)")))
-                else:
-                    self.guarded("torch.flatten", lambda: self.functional(
-                        f"flatten.{counter[0]}", "flatten", (x,), y))
+                def record():
+                    if start_dim != 1 or end_dim != -1 or x.dim() != 4:
+                        raise ValueError(f"torch.flatten(start_dim={start_dim}, end_dim={end_dim})"
+                                         f" of a {x.dim()}-D tensor (only a 4-D tensor from dim 1)")
+                    self.functional(f"flatten.{counter[0]}", "flatten", (x,), y)
+                self.guarded("torch.flatten", record)
             return y
 
         def adaptive_avg_pool2d(x, output_size):
